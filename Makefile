@@ -1,0 +1,58 @@
+# JWT Lab Kit: the whole set-up is `make lab` (learn) or `make test` (check).
+# Needs only Python 3.10+; everything else goes into .venv and .cache inside this folder.
+
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8888
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CACHE := $(CURDIR)/.cache
+
+# Keep Jupyter, IPython and matplotlib state inside the checkout, not in $HOME.
+export JUPYTER_CONFIG_DIR := $(CACHE)/jupyter/config
+export JUPYTER_DATA_DIR := $(CACHE)/jupyter/data
+export JUPYTER_RUNTIME_DIR := $(CACHE)/jupyter/runtime
+export JUPYTERLAB_WORKSPACES_DIR := $(CACHE)/jupyter/workspaces
+export IPYTHONDIR := $(CACHE)/ipython
+export MPLCONFIGDIR := $(CACHE)/matplotlib
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export LABKIT_STRICT_EXERCISES := 1
+
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
+
+.PHONY: lab test install lint unit notebooks execute clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Extra JupyterLab flags, e.g. `make lab LAB_ARGS=--no-browser` on a server.
+LAB_ARGS ?=
+
+lab: $(STAMP)
+	LABKIT_STRICT_EXERCISES= $(BIN)/jupyter lab --ip $(HOST) --port $(PORT) $(LAB_ARGS) \
+		notebooks/00-start-here.ipynb
+
+test: lint unit notebooks
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+unit: $(STAMP)
+	$(BIN)/pytest tests
+
+notebooks: $(STAMP)
+	$(BIN)/pytest $(NBVAL) notebooks
+
+# Re-execute notebooks and store their outputs: `make execute` or `make execute NB=notebooks/01-*.ipynb`
+NB ?= notebooks/*.ipynb
+execute: $(STAMP)
+	for nb in $(NB); do $(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(CACHE) .pytest_cache .hypothesis

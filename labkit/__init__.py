@@ -1,0 +1,40 @@
+"""JWT Lab Kit: take JSON Web Tokens apart, sign them, break them and defend them.
+
+``labkit`` is the helper package behind the kit's notebooks. Importing it has no
+side effects: nothing is read, written or started until you call something.
+"""
+
+from __future__ import annotations
+
+from labkit.errors import (
+    BadSignatureError,
+    DisallowedAlgorithmError,
+    ExerciseError,
+    InvalidTokenError,
+    KeyFormatError,
+    LabkitError,
+    MalformedTokenError,
+    UnsafeKeyError,
+)
+from labkit.tokens import Jws, Token, b64url_decode, b64url_encode, encode, parse, parse_jws
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BadSignatureError",
+    "DisallowedAlgorithmError",
+    "ExerciseError",
+    "InvalidTokenError",
+    "Jws",
+    "KeyFormatError",
+    "LabkitError",
+    "MalformedTokenError",
+    "Token",
+    "UnsafeKeyError",
+    "__version__",
+    "b64url_decode",
+    "b64url_encode",
+    "encode",
+    "parse",
+    "parse_jws",
+]

@@ -1,0 +1,275 @@
+"""Compact JWS tokens taken apart and put together, strictly.
+
+A JWT is three base64url segments joined by dots: ``header.payload.signature``.
+Parsing here is deliberately strict (no padding, no stray characters, no
+duplicate JSON members): lenient parsers are where many token bugs start, and
+every rejection says in plain words what was wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from labkit.errors import MalformedTokenError
+
+__all__ = [
+    "Jws",
+    "Token",
+    "b64url_decode",
+    "b64url_encode",
+    "encode",
+    "json_bytes",
+    "lint",
+    "parse",
+    "parse_jws",
+    "signing_input",
+    "split",
+]
+
+_B64URL_CHARS = re.compile(r"[A-Za-z0-9_-]*")
+_PART_NAMES = ("header", "payload", "signature")
+
+
+@dataclass(frozen=True)
+class Jws:
+    """A parsed compact JWS whose payload is kept as raw bytes (need not be JSON)."""
+
+    header: dict[str, Any]
+    payload: bytes
+    signature: bytes
+    signing_input: bytes
+
+
+@dataclass(frozen=True)
+class Token:
+    """A parsed JWT: JSON header and JSON claims, signature NOT checked."""
+
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    signature: bytes
+    signing_input: bytes
+
+
+def b64url_encode(data: bytes | str) -> str:
+    """Base64url without padding, as RFC 7515 section 2 requires."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str, part: str = "segment") -> bytes:
+    """Decode unpadded base64url, refusing anything a strict parser must refuse.
+
+    ``part`` names the segment in error messages ("header", "signature", ...).
+    Non-canonical encodings (stray low bits in the last character) are refused
+    too, so one byte string has exactly one encoding: otherwise a token can be
+    changed without changing what it decodes to.
+    """
+    if not isinstance(text, str):
+        raise MalformedTokenError(f"the {part} must be text, got {type(text).__name__}")
+    if "=" in text:
+        raise MalformedTokenError(
+            f"the {part} contains '=' padding",
+            "JWTs use base64url without padding (RFC 7515 section 2)",
+        )
+    bad = _first_bad_char(text)
+    if bad is not None:
+        char, pos = bad
+        tip = " (base64url uses '-' and '_' where base64 uses '+' and '/')" if char in "+/" else ""
+        raise MalformedTokenError(
+            f"the {part} is not base64url: character {char!r} at position {pos} is not allowed{tip}"
+        )
+    if len(text) % 4 == 1:
+        raise MalformedTokenError(
+            f"the {part} has an impossible base64url length ({len(text)} characters)"
+        )
+    try:
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:  # pragma: no cover - guarded above
+        raise MalformedTokenError(f"the {part} is not base64url: {exc}") from None
+    if b64url_encode(data) != text:
+        raise MalformedTokenError(
+            f"the {part} is not canonical base64url: its last character has stray bits",
+            "one value must have one encoding, or tokens can be altered unnoticed",
+        )
+    return data
+
+
+def split(token: str | bytes) -> tuple[str, str, str]:
+    """Split a compact token into its three segments, with a clear error if it is not one."""
+    if isinstance(token, bytes):
+        try:
+            token = token.decode("ascii")
+        except UnicodeDecodeError:
+            raise MalformedTokenError("the token contains non-ASCII bytes") from None
+    if not isinstance(token, str):
+        raise MalformedTokenError(f"a token must be a string, got {type(token).__name__}")
+    if not token:
+        raise MalformedTokenError("the token is empty")
+    if token[:7].lower() == "bearer ":
+        raise MalformedTokenError(
+            "the token starts with 'Bearer '",
+            "that is the Authorization header's scheme; pass only the token after it",
+        )
+    for pos, char in enumerate(token):
+        if char.isspace():
+            raise MalformedTokenError(
+                f"the token contains whitespace at position {pos}",
+                "copy it without spaces or line breaks",
+            )
+    parts = token.split(".")
+    if len(parts) == 5:
+        raise MalformedTokenError(
+            "the token has 5 segments: that is an encrypted JWE, not a signed JWS",
+            "this kit works with signed tokens (3 segments)",
+        )
+    if len(parts) != 3:
+        raise MalformedTokenError(
+            f"the token has {len(parts)} segment{'s' if len(parts) != 1 else ''}; "
+            "a compact JWS has exactly 3: header.payload.signature"
+        )
+    for name, part in zip(_PART_NAMES[:2], parts[:2], strict=True):
+        if not part:
+            raise MalformedTokenError(f"the {name} segment is empty")
+    return parts[0], parts[1], parts[2]
+
+
+def parse_jws(token: str | bytes) -> Jws:
+    """Parse a compact JWS; the payload stays raw bytes. The signature is NOT checked."""
+    head, body, sig = split(token)
+    header = _json_object(b64url_decode(head, "header"), "header")
+    payload = b64url_decode(body, "payload")
+    signature = b64url_decode(sig, "signature")
+    return Jws(header, payload, signature, f"{head}.{body}".encode("ascii"))
+
+
+def parse(token: str | bytes) -> Token:
+    """Parse a JWT into header, claims, signature and signing input. The signature is NOT checked.
+
+    Decoding is not verifying: anyone can write any claims into a token.
+    """
+    jws = parse_jws(token)
+    payload = _json_object(jws.payload, "payload")
+    return Token(jws.header, payload, jws.signature, jws.signing_input)
+
+
+def json_bytes(value: dict[str, Any] | bytes) -> bytes:
+    """Serialize a header or payload the way PyJWT does (compact, key order kept)."""
+    if isinstance(value, bytes):
+        return value
+    if not isinstance(value, dict):
+        raise MalformedTokenError(f"a header or payload must be a dict, got {type(value).__name__}")
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise MalformedTokenError(f"cannot serialize to JSON: {exc}") from None
+
+
+def signing_input(header: dict[str, Any], payload: dict[str, Any] | bytes) -> bytes:
+    """The bytes a JWS signs: ``b64url(header) + "." + b64url(payload)``."""
+    return f"{b64url_encode(json_bytes(header))}.{b64url_encode(json_bytes(payload))}".encode(
+        "ascii"
+    )
+
+
+def encode(header: dict[str, Any], payload: dict[str, Any] | bytes, signature: bytes = b"") -> str:
+    """Assemble a compact token from its parts (no signing: see ``labkit.algorithms``)."""
+    if not isinstance(signature, bytes):
+        raise MalformedTokenError(f"a signature must be bytes, got {type(signature).__name__}")
+    return f"{signing_input(header, payload).decode('ascii')}.{b64url_encode(signature)}"
+
+
+def lint(token: Token, now: float | None = None) -> list[str]:
+    """Plain-words warnings about a decoded token, for humans (not a verification).
+
+    ``now`` (epoch seconds) enables the time checks; leave it out to skip them.
+    """
+    notes = []
+    alg = token.header.get("alg")
+    if not isinstance(alg, str) or alg.lower() == "none":
+        notes.append(f"alg is {alg!r}: an unsigned token proves nothing about who made it")
+    for name, why in _RISKY_HEADERS.items():
+        if name in token.header:
+            notes.append(f"header '{name}' is present: {why}")
+    exp = token.payload.get("exp")
+    if exp is None:
+        notes.append("no 'exp' claim: the token never expires, so a stolen copy works forever")
+    elif not _is_number(exp):
+        notes.append(f"'exp' is {exp!r}, not a number of seconds: verifiers will reject it")
+    elif now is not None and exp < now:
+        notes.append("'exp' is in the past: the token has expired")
+    elif now is not None and exp - now > _LONG_LIFETIME:
+        notes.append("'exp' is more than a day away: long-lived tokens widen the theft window")
+    return notes
+
+
+_LONG_LIFETIME = 24 * 3600
+_RISKY_HEADERS = {
+    "jwk": "a key embedded by whoever made the token; never verify with it",
+    "jku": "a URL of keys chosen by whoever made the token; never fetch it blindly",
+    "x5u": "a URL of certificates chosen by whoever made the token; never fetch it blindly",
+    "kid": "selects a key; it must only ever be looked up, never used as a path or in SQL",
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _first_bad_char(text: str) -> tuple[str, int] | None:
+    match = _B64URL_CHARS.match(text)
+    end = match.end() if match else 0
+    return None if end == len(text) else (text[end], end)
+
+
+def _json_object(data: bytes, part: str) -> dict[str, Any]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedTokenError(
+            f"the {part} is not UTF-8 text (bad byte at position {exc.start})"
+        ) from None
+    try:
+        value = json.loads(text, object_pairs_hook=_no_duplicates(part), parse_constant=_no_nan)
+    except json.JSONDecodeError as exc:
+        raise MalformedTokenError(
+            f"the {part} is not JSON: {exc.msg} at character {exc.pos}"
+        ) from None
+    if not isinstance(value, dict):
+        raise MalformedTokenError(f"the {part} must be a JSON object, got {_json_kind(value)}")
+    return value
+
+
+def _no_duplicates(part: str):  # type: ignore[no-untyped-def]
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in seen:
+                raise MalformedTokenError(
+                    f"the {part} has the member {key!r} twice",
+                    "parsers disagree on which one wins, which attackers exploit",
+                )
+            seen[key] = value
+        return seen
+
+    return hook
+
+
+def _no_nan(name: str) -> Any:
+    raise MalformedTokenError(f"JSON does not allow {name}")
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }
+    return "null" if value is None else kinds.get(type(value), type(value).__name__)
