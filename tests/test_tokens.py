@@ -1,0 +1,159 @@
+"""labkit.tokens: strict parsing, one test per malformed-token class, and round trips."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from labkit import tokens
+from labkit.errors import InvalidTokenError, MalformedTokenError
+
+HEADER = tokens.b64url_encode(b'{"alg":"HS256","typ":"JWT"}')
+PAYLOAD = tokens.b64url_encode(b'{"sub":"alice"}')
+SIG = tokens.b64url_encode(b"\x01" * 32)
+GOOD = f"{HEADER}.{PAYLOAD}.{SIG}"
+
+
+def seg(text: str | bytes) -> str:
+    return tokens.b64url_encode(text)
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ("", "the token is empty"),
+        ("abc", "the token has 1 segment; a compact JWS has exactly 3"),
+        (f"{HEADER}.{PAYLOAD}", "the token has 2 segments; a compact JWS has exactly 3"),
+        (f"{GOOD}.x", "the token has 4 segments"),
+        ("a.b.c.d.e", "5 segments: that is an encrypted JWE"),
+        (f".{PAYLOAD}.{SIG}", "the header segment is empty"),
+        (f"{HEADER}..{SIG}", "the payload segment is empty"),
+        (f"Bearer {GOOD}", "starts with 'Bearer '"),
+        (f"{HEADER}.{PAYLOAD}.{SIG}\n", "whitespace at position"),
+        (f"{HEADER}.{PAYLOAD} .{SIG}", "whitespace at position"),
+    ],
+    ids=lambda v: v if len(v) < 40 else None,
+)
+def test_segment_errors(token: str, message: str) -> None:
+    with pytest.raises(MalformedTokenError, match=message.replace("(", r"\(").replace("'", "'")):
+        tokens.parse(token)
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (f"{HEADER}=.{PAYLOAD}.{SIG}", "the header contains '=' padding"),
+        (f"{HEADER}.{PAYLOAD}.{SIG}=", "the signature contains '=' padding"),
+        (f"{HEADER}.{PAYLOAD}.{SIG[:5]}+{SIG[6:]}", "character '\\+' at position 5"),
+        (f"{HEADER}.{PAYLOAD[:3]}/{PAYLOAD[4:]}.{SIG}", "payload is not base64url: character '/'"),
+        (f"{HEADER}.{PAYLOAD}.{SIG[:5]}!{SIG[6:]}", "character '!' at position 5 is not"),
+        (f"{HEADER}.{PAYLOAD}.abcde", "impossible base64url length \\(5 characters\\)"),
+        (f"{HEADER}.{PAYLOAD}.AB", "not canonical base64url"),
+    ],
+)
+def test_base64url_errors(token: str, message: str) -> None:
+    with pytest.raises(MalformedTokenError, match=message):
+        tokens.parse(token)
+
+
+@pytest.mark.parametrize(
+    ("header", "payload", "message"),
+    [
+        (b"\xff\xfe{}", b"{}", "the header is not UTF-8 text \\(bad byte at position 0\\)"),
+        (b"{}", b'{"a":"\xc3"}', "the payload is not UTF-8 text"),
+        (b"alg=HS256", b"{}", "the header is not JSON: Expecting value at character 0"),
+        (b"{}", b'{"sub":', "the payload is not JSON"),
+        (b"[1, 2]", b"{}", "the header must be a JSON object, got an array"),
+        (b'"HS256"', b"{}", "the header must be a JSON object, got a string"),
+        (b"{}", b"42", "the payload must be a JSON object, got a number"),
+        (b"{}", b"null", "the payload must be a JSON object, got null"),
+        (b'{"alg":"HS256","alg":"none"}', b"{}", "the header has the member 'alg' twice"),
+        (b"{}", b'{"exp":NaN}', "JSON does not allow NaN"),
+    ],
+)
+def test_json_errors(header: bytes, payload: bytes, message: str) -> None:
+    with pytest.raises(MalformedTokenError, match=message):
+        tokens.parse(f"{seg(header)}.{seg(payload)}.{SIG}")
+
+
+def test_non_string_and_non_ascii_tokens() -> None:
+    with pytest.raises(MalformedTokenError, match="a token must be a string, got int"):
+        tokens.parse(42)  # type: ignore[arg-type]
+    with pytest.raises(MalformedTokenError, match="non-ASCII bytes"):
+        tokens.parse("é".encode() + GOOD.encode())
+
+
+def test_errors_are_one_line_invalid_token_errors() -> None:
+    with pytest.raises(InvalidTokenError) as info:
+        tokens.parse(f"{HEADER}=.{PAYLOAD}.{SIG}")
+    assert "\n" not in str(info.value)
+    assert info.value.why == "JWTs use base64url without padding (RFC 7515 section 2)"
+
+
+def test_parse_returns_parts_and_signing_input() -> None:
+    token = tokens.parse(GOOD)
+    assert token.header == {"alg": "HS256", "typ": "JWT"}
+    assert token.payload == {"sub": "alice"}
+    assert token.signature == b"\x01" * 32
+    assert token.signing_input == f"{HEADER}.{PAYLOAD}".encode()
+
+
+def test_empty_signature_is_parsed() -> None:
+    # alg none tokens end in a dot: parsing must not hide them from the labs.
+    assert tokens.parse(f"{HEADER}.{PAYLOAD}.").signature == b""
+
+
+def test_parse_jws_keeps_non_json_payload() -> None:
+    jws = tokens.parse_jws(f"{HEADER}.{seg(b'$.02')}.{SIG}")
+    assert jws.payload == b"$.02"
+    with pytest.raises(MalformedTokenError, match="the payload is not JSON"):
+        tokens.parse(f"{HEADER}.{seg(b'$.02')}.{SIG}")
+
+
+def test_encode_matches_pyjwt_serialisation() -> None:
+    header = {"alg": "HS256", "typ": "JWT"}
+    assert tokens.encode(header, {"sub": "alice"}, b"\x01" * 32) == GOOD
+    assert tokens.signing_input(header, b"raw") == f"{HEADER}.{seg(b'raw')}".encode()
+
+
+def test_encode_rejects_what_json_cannot_hold() -> None:
+    with pytest.raises(MalformedTokenError, match="cannot serialize to JSON"):
+        tokens.encode({"alg": "HS256"}, {"when": object()})
+    with pytest.raises(MalformedTokenError, match="a signature must be bytes"):
+        tokens.encode({"alg": "HS256"}, {}, "sig")  # type: ignore[arg-type]
+
+
+@given(st.binary(max_size=64))
+def test_b64url_round_trip_and_agrees_with_stdlib(data: bytes) -> None:
+    text = tokens.b64url_encode(data)
+    assert "=" not in text
+    assert text == base64.urlsafe_b64encode(data).decode().rstrip("=")
+    assert tokens.b64url_decode(text) == data
+
+
+@given(st.text(max_size=40))
+def test_parse_raises_only_malformed_token_error(text: str) -> None:
+    with contextlib.suppress(MalformedTokenError):
+        tokens.parse(text)
+
+
+@given(st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=8), max_size=5))
+def test_encode_parse_round_trip(claims: dict) -> None:
+    token = tokens.encode({"alg": "none"}, claims)
+    assert tokens.parse(token).payload == claims
+    assert json.loads(tokens.json_bytes(claims)) == claims
+
+
+def test_lint_names_risky_tokens() -> None:
+    token = tokens.parse(tokens.encode({"alg": "none", "jku": "http://x"}, {"exp": 100}))
+    notes = tokens.lint(token, now=200)
+    assert any("alg is 'none'" in n for n in notes)
+    assert any("header 'jku' is present" in n for n in notes)
+    assert "'exp' is in the past: the token has expired" in notes
+    assert tokens.lint(tokens.parse(tokens.encode({"alg": "HS256"}, {"exp": 10**6})), now=0)[-1]
+    assert tokens.lint(tokens.parse(tokens.encode({"alg": "HS256"}, {"exp": 60})), now=0) == []
