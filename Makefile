@@ -16,14 +16,20 @@ export JUPYTER_RUNTIME_DIR := $(CACHE)/jupyter/runtime
 export JUPYTERLAB_WORKSPACES_DIR := $(CACHE)/jupyter/workspaces
 export IPYTHONDIR := $(CACHE)/ipython
 export MPLCONFIGDIR := $(CACHE)/matplotlib
+# jupyter-lsp runs `npm prefix --global` at start-up; npm writes its debug log under its cache.
+export npm_config_cache := $(CACHE)/npm
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export LABKIT_STRICT_EXERCISES := 1
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: lab test install lint unit notebooks execute clean
+.PHONY: lab test install dirs lint unit notebooks execute clean
 
 install: $(STAMP)
+
+# Jupyter and IPython warn when their state folders are missing.
+dirs:
+	mkdir -p $(IPYTHONDIR) $(MPLCONFIGDIR) $(JUPYTER_RUNTIME_DIR)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,24 +40,24 @@ $(STAMP): pyproject.toml
 # Extra JupyterLab flags, e.g. `make lab LAB_ARGS=--no-browser` on a server.
 LAB_ARGS ?=
 
-lab: $(STAMP)
+lab: $(STAMP) dirs
 	LABKIT_STRICT_EXERCISES= $(BIN)/jupyter lab --ip $(HOST) --port $(PORT) $(LAB_ARGS) \
 		notebooks/00-start-here.ipynb
 
 test: lint unit notebooks
 
-lint: $(STAMP)
+lint: $(STAMP) dirs
 	$(BIN)/ruff check .
 
-unit: $(STAMP)
+unit: $(STAMP) dirs
 	$(BIN)/pytest tests
 
-notebooks: $(STAMP)
+notebooks: $(STAMP) dirs
 	$(BIN)/pytest $(NBVAL) notebooks
 
 # Re-execute notebooks and store their outputs: `make execute` or `make execute NB=notebooks/01-*.ipynb`
 NB ?= notebooks/*.ipynb
-execute: $(STAMP)
+execute: $(STAMP) dirs
 	for nb in $(NB); do $(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; done
 
 clean:

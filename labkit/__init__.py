@@ -6,6 +6,8 @@ side effects: nothing is read, written or started until you call something.
 
 from __future__ import annotations
 
+from labkit import algorithms, catalog, claims, display, examples, exercises, keys, tokens
+from labkit.algorithms import sign_token
 from labkit.errors import (
     BadSignatureError,
     DisallowedAlgorithmError,
@@ -32,9 +34,18 @@ __all__ = [
     "Token",
     "UnsafeKeyError",
     "__version__",
+    "algorithms",
     "b64url_decode",
     "b64url_encode",
+    "catalog",
+    "claims",
+    "display",
     "encode",
+    "examples",
+    "exercises",
+    "keys",
     "parse",
     "parse_jws",
+    "sign_token",
+    "tokens",
 ]

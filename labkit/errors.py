@@ -24,7 +24,7 @@ class LabkitError(Exception):
     def __init__(self, message: str, why: str | None = None) -> None:
         self.message = message
         self.why = why
-        super().__init__(f"{message} ({why})" if why else message)
+        super().__init__(f"{message}; {why}" if why else message)
 
 
 class InvalidTokenError(LabkitError):
