@@ -10,27 +10,46 @@ from labkit import algorithms, catalog, claims, display, examples, exercises, ke
 from labkit.algorithms import sign_token
 from labkit.errors import (
     BadSignatureError,
+    ConfigurationError,
+    CriticalHeaderError,
     DisallowedAlgorithmError,
     ExerciseError,
+    ExpiredTokenError,
+    InvalidAudienceError,
+    InvalidClaimError,
+    InvalidIssuerError,
     InvalidTokenError,
     KeyFormatError,
+    KeyNotFoundError,
     LabkitError,
     MalformedTokenError,
+    MissingClaimError,
+    NotYetValidError,
     UnsafeKeyError,
 )
 from labkit.tokens import Jws, Token, b64url_decode, b64url_encode, encode, parse, parse_jws
+from labkit.verify import verify, verify_jws  # the function shadows the module name on purpose
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BadSignatureError",
+    "ConfigurationError",
+    "CriticalHeaderError",
     "DisallowedAlgorithmError",
     "ExerciseError",
+    "ExpiredTokenError",
+    "InvalidAudienceError",
+    "InvalidClaimError",
+    "InvalidIssuerError",
     "InvalidTokenError",
     "Jws",
     "KeyFormatError",
+    "KeyNotFoundError",
     "LabkitError",
     "MalformedTokenError",
+    "MissingClaimError",
+    "NotYetValidError",
     "Token",
     "UnsafeKeyError",
     "__version__",
@@ -48,4 +67,6 @@ __all__ = [
     "parse_jws",
     "sign_token",
     "tokens",
+    "verify",
+    "verify_jws",
 ]

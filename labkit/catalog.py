@@ -46,6 +46,14 @@ NOTEBOOKS = (
         "HMAC by hand; RSA PKCS#1 v1.5 and PSS; ECDSA's raw (r, s); EdDSA; JWK, JWKS and kid; "
         "size and speed per algorithm.",
     ),
+    Notebook(
+        "03-claims-and-validation.ipynb",
+        "Claims and validation",
+        20,
+        15,
+        "exp, nbf and iat with a frozen clock and leeway; exact aud and iss (CVE-2024-53861); "
+        "required claims; what PyJWT checks by default and what labkit.verify adds.",
+    ),
 )
 
 

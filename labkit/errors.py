@@ -8,12 +8,21 @@ from __future__ import annotations
 
 __all__ = [
     "BadSignatureError",
+    "ConfigurationError",
+    "CriticalHeaderError",
     "DisallowedAlgorithmError",
     "ExerciseError",
+    "ExpiredTokenError",
+    "InvalidAudienceError",
+    "InvalidClaimError",
+    "InvalidIssuerError",
     "InvalidTokenError",
     "KeyFormatError",
+    "KeyNotFoundError",
     "LabkitError",
     "MalformedTokenError",
+    "MissingClaimError",
+    "NotYetValidError",
     "UnsafeKeyError",
 ]
 
@@ -47,8 +56,44 @@ class UnsafeKeyError(InvalidTokenError):
     """The key does not fit the algorithm, or is too weak to trust."""
 
 
+class KeyNotFoundError(InvalidTokenError):
+    """No key fits the token's ``kid``, or a key set cannot say which key to use."""
+
+
+class CriticalHeaderError(InvalidTokenError):
+    """The token lists a ``crit`` header extension this verifier does not implement."""
+
+
+class InvalidClaimError(InvalidTokenError):
+    """A claim is missing, has the wrong type, or fails its check."""
+
+
+class ExpiredTokenError(InvalidClaimError):
+    """The ``exp`` time has passed (beyond the leeway)."""
+
+
+class NotYetValidError(InvalidClaimError):
+    """The ``nbf`` time has not come yet, or ``iat`` lies in the future (beyond the leeway)."""
+
+
+class InvalidAudienceError(InvalidClaimError):
+    """The ``aud`` claim does not name this service exactly."""
+
+
+class InvalidIssuerError(InvalidClaimError):
+    """The ``iss`` claim is not exactly the expected issuer."""
+
+
+class MissingClaimError(InvalidClaimError):
+    """A claim the verifier requires is absent."""
+
+
 class KeyFormatError(LabkitError, ValueError):
     """Key material (PEM, JWK, JWKS, secret) could not be read."""
+
+
+class ConfigurationError(LabkitError, ValueError):
+    """The verifier was called with options that cannot work: a bug in the caller, not the token."""
 
 
 class ExerciseError(LabkitError, LookupError):

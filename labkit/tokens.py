@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 _B64URL_CHARS = re.compile(r"[A-Za-z0-9_-]*")
-_PART_NAMES = ("header", "payload", "signature")
+_COMPACT_CHARS = re.compile(r"[A-Za-z0-9_.-]*")  # the common case: no whitespace to look for
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def split(token: str | bytes) -> tuple[str, str, str]:
             "the token starts with 'Bearer '",
             "that is the Authorization header's scheme; pass only the token after it",
         )
-    for pos, char in enumerate(token):
+    for pos, char in enumerate("" if _COMPACT_CHARS.fullmatch(token) else token):
         if char.isspace():
             raise MalformedTokenError(
                 f"the token contains whitespace at position {pos}",
@@ -133,9 +133,10 @@ def split(token: str | bytes) -> tuple[str, str, str]:
             f"the token has {len(parts)} segment{'s' if len(parts) != 1 else ''}; "
             "a compact JWS has exactly 3: header.payload.signature"
         )
-    for name, part in zip(_PART_NAMES[:2], parts[:2], strict=True):
-        if not part:
-            raise MalformedTokenError(f"the {name} segment is empty")
+    if not parts[0]:
+        raise MalformedTokenError("the header segment is empty")
+    # An empty payload is a valid JWS (empty or detached content, RFC 7515 appendix F);
+    # ``parse`` refuses it for JWTs, whose claims are a JSON object.
     return parts[0], parts[1], parts[2]
 
 
@@ -154,6 +155,8 @@ def parse(token: str | bytes) -> Token:
     Decoding is not verifying: anyone can write any claims into a token.
     """
     jws = parse_jws(token)
+    if not jws.payload:
+        raise MalformedTokenError("the payload segment is empty", "JWT claims are a JSON object")
     payload = _json_object(jws.payload, "payload")
     return Token(jws.header, payload, jws.signature, jws.signing_input)
 

@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 # One module per notebook; each defines EXERCISES: tuple[Exercise, ...].
-_BANKS = ("start", "anatomy")
+_BANKS = ("start", "anatomy", "signing", "validation")
 
 Checker = Callable[[Any], "str | None"]
 

@@ -1,0 +1,186 @@
+"""A long fuzz of labkit.verify: the families of tests/test_fuzz.py, plain random, seeded.
+
+    .venv/bin/python bench/fuzz.py [--cases 100000] [--seed 1]
+
+A failure is any exception that is not an InvalidTokenError, or an accepted
+token whose bytes differ from the valid token it was mutated from (its signing
+input or signature changed). Exit status 1 if there was any.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import string
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import labkit
+from labkit import keys, tokens
+from labkit.algorithms import sign
+from labkit.errors import InvalidTokenError
+
+NOW = 1_700_000_000
+CLAIMS = {"sub": "alice", "aud": "api", "iss": "https://idp.example", "iat": NOW, "exp": NOW + 60}
+ALGS = ("HS256", "RS256", "PS256", "ES256", "EdDSA")
+
+
+def _valid(alg: str) -> tuple[str, object]:
+    """A valid token for ``alg`` and the public key that verifies it."""
+    token = labkit.sign_token(CLAIMS, keys.demo_key_for(alg), alg)
+    return token, keys.demo_key_for(alg, private=False)
+
+
+VALID = {alg: _valid(alg) for alg in ALGS}
+SECRET = keys.demo_secret()
+NOISE = string.ascii_letters + string.digits + "-_.=+/ \t\n\x00?é€\U0001f600"
+
+Case = tuple[object, object, str, str | None]  # token, key, alg, the valid original if a mutant
+
+
+def mutant(rng: random.Random) -> Case:
+    alg = rng.choice(ALGS)
+    original, key = VALID[alg]
+    data = list(original)
+    for _ in range(rng.randint(1, 4)):
+        at = rng.randrange(len(data)) if data else 0
+        op = rng.choice(("replace", "insert", "delete", "flip", "cut", "swap"))
+        if op == "replace" and data:
+            data[at] = rng.choice(NOISE)
+        elif op == "insert":
+            data.insert(at, rng.choice(NOISE))
+        elif op == "delete" and data:
+            del data[at]
+        elif op == "flip" and data:
+            data[at] = chr(ord(data[at]) ^ (1 << rng.randrange(7)))
+        elif op == "cut":
+            del data[at:]
+        elif op == "swap" and data:
+            other = rng.randrange(len(data))
+            data[at], data[other] = data[other], data[at]
+    return "".join(data), key, alg, original
+
+
+def noise(rng: random.Random) -> Case:
+    text = "".join(rng.choice(NOISE) for _ in range(rng.randrange(300)))
+    return (text.encode("utf-8", "replace") if rng.random() < 0.3 else text), SECRET, "HS256", None
+
+
+def assembly(rng: random.Random) -> Case:
+    parts = ["e30", "eyJhbGciOiJIUzI1NiJ9", "", "x", "AA", "=", "é", *VALID["HS256"][0].split(".")]
+    return ".".join(rng.choice(parts) for _ in range(rng.randrange(7))), SECRET, "HS256", None
+
+
+def json_value(rng: random.Random, depth: int = 0) -> Any:
+    kind = rng.randrange(8 if depth < 2 else 6)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.random() < 0.5
+    if kind == 2:
+        return rng.choice([0, -1, NOW, NOW + 60, NOW - 60, 2**63, 10**400, -(10**30)])
+    if kind == 3:
+        return rng.choice([0.5, -1e308, 1e308, NOW + 0.5])
+    if kind in (4, 5):
+        return rng.choice(["", "api", "https://idp.example", "HS256", "b64", "exp", "__api__"])
+    if kind == 6:
+        return [json_value(rng, depth + 1) for _ in range(rng.randrange(3))]
+    return {rng.choice("abc"): json_value(rng, depth + 1) for _ in range(rng.randrange(3))}
+
+
+HEADER_NAMES = ("kid", "crit", "b64", "typ", "jku", "jwk")
+
+
+def header_value(rng: random.Random) -> Any:
+    """Mostly meaningful header values (crit lists, b64 booleans), sometimes anything."""
+    choices = [["b64"], ["exp"], ["b64", "kid"], [], True, False, "b64"]
+    return rng.choice(choices) if rng.random() < 0.6 else json_value(rng)
+
+
+def signed(rng: random.Random) -> Case:
+    names = ("exp", "nbf", "iat", "aud", "iss", "sub", "jti", "role")
+    claims = {**CLAIMS, **{rng.choice(names): json_value(rng) for _ in range(rng.randrange(4))}}
+    header = {rng.choice(HEADER_NAMES): header_value(rng) for _ in range(rng.randrange(4))}
+    header = {**header, "alg": "HS256"} if rng.random() < 0.8 else {"alg": "HS256", **header}
+    payload = json.dumps(claims).encode()
+    signature = sign("HS256", SECRET, tokens.signing_input(header, payload))
+    return tokens.encode(header, payload, signature), SECRET, "HS256", None
+
+
+def jwk(rng: random.Random) -> Case:
+    members = ("kty", "crv", "x", "y", "n", "e", "k", "d", "alg", "use", "key_ops", "kid", "keys")
+    values = ["RSA", "EC", "oct", "OKP", "P-256", "Ed25519", "AQAB", "sig", "HS256", "AA", ""]
+    key = {
+        rng.choice(members): rng.choice(values) if rng.random() < 0.6 else json_value(rng)
+        for _ in range(rng.randrange(6))
+    }
+    return VALID["HS256"][0], key, "HS256", None
+
+
+FAMILIES: dict[str, Callable[[random.Random], Case]] = {
+    "mutated valid tokens": mutant,
+    "random text and bytes": noise,
+    "segment assemblies": assembly,
+    "signed, arbitrary JSON": signed,
+    "arbitrary JWK/JWKS": jwk,
+}
+
+
+def run_one(case: Case) -> str:
+    """'accepted', 'refused', or a failure description."""
+    token, key, alg, original = case
+    try:
+        labkit.verify(
+            token,  # type: ignore[arg-type]
+            key,  # type: ignore[arg-type]
+            algorithms=[alg],
+            audience="api",
+            issuer="https://idp.example",
+            required=(),
+            now=NOW,
+        )
+    except InvalidTokenError as exc:
+        return "refused" if "\n" not in str(exc) else "FAILURE: multi-line message"
+    except Exception as exc:
+        return f"FAILURE: {type(exc).__name__}: {exc}"
+    if original is not None and token != original:
+        return "FAILURE: accepted a mutated token"
+    return "accepted"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    tally: dict[str, Counter[str]] = {name: Counter() for name in FAMILIES}
+    failures: list[tuple[str, Case, str]] = []
+    start = time.perf_counter()
+    for index in range(args.cases):
+        name = list(FAMILIES)[index % len(FAMILIES)]
+        case = FAMILIES[name](rng)
+        verdict = run_one(case)
+        tally[name]["failure" if verdict.startswith("FAILURE") else verdict] += 1
+        if verdict.startswith("FAILURE") and len(failures) < 10:
+            failures.append((name, case, verdict))
+    seconds = time.perf_counter() - start
+    print(f"{args.cases} cases, seed {args.seed}, {seconds:.1f} s ({args.cases / seconds:.0f}/s)")
+    for name, counts in tally.items():
+        print(
+            f"  {name:<24} {sum(counts.values()):>7} cases: {counts['refused']:>7} refused, "
+            f"{counts['accepted']:>6} accepted, {counts['failure']} failures"
+        )
+    total = sum(counts["failure"] for counts in tally.values())
+    print(f"failures: {total}")
+    for name, case, verdict in failures:
+        print(f"  {name}: {verdict}\n    token={case[0]!r:.200} key={case[1]!r:.200}")
+    return 1 if total else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

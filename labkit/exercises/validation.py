@@ -1,0 +1,203 @@
+"""Exercises for notebook 03: claims and validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labkit import algorithms, examples, keys
+from labkit.claims import check_times
+from labkit.errors import ConfigurationError, InvalidClaimError, InvalidTokenError
+from labkit.exercises import NOT_ATTEMPTED, Exercise
+from labkit.verify import verify
+
+T0 = examples.LAB_CLAIMS["iat"]  # 2026-01-01T09:00:00Z, when Alice's token was issued
+NOW = T0 + 30 * 60  # the notebook's frozen clock, 09:30
+TRUSTED = "https://idp.labkit.local"
+
+# (claims, now, leeway): every boundary of exp, nbf and iat, with and without leeway.
+_TIME_CASES: tuple[tuple[dict[str, int], int, int], ...] = (
+    ({"exp": T0 + 300}, T0 + 299, 0),
+    ({"exp": T0 + 300}, T0 + 300, 0),
+    ({"exp": T0 + 300}, T0 + 320, 30),
+    ({"exp": T0 + 300}, T0 + 330, 30),
+    ({"nbf": T0 + 60}, T0 + 59, 0),
+    ({"nbf": T0 + 60}, T0 + 60, 0),
+    ({"nbf": T0 + 60}, T0 + 40, 30),
+    ({"iat": T0}, T0 - 1, 0),
+    ({"iat": T0}, T0 - 30, 30),
+    ({"iat": T0, "nbf": T0 + 60, "exp": T0 + 300}, T0 + 120, 0),
+    ({"iat": T0, "nbf": T0 + 60, "exp": T0 + 300}, T0 + 30, 0),
+    ({}, T0, 0),
+)
+
+# (iss, trusted, expected): exact matches only; substrings, case and type changes refused.
+_ISSUER_CASES: tuple[tuple[object, str | list[str], bool], ...] = (
+    (TRUSTED, TRUSTED, True),
+    ("", TRUSTED, False),
+    ("idp.labkit", TRUSTED, False),
+    ("https://idp.labkit.local/", TRUSTED, False),
+    ("https://IDP.labkit.local", TRUSTED, False),
+    ([TRUSTED], TRUSTED, False),
+    (None, TRUSTED, False),
+    ("https://b.example", ["https://a.example", "https://b.example"], True),
+    ("https://a.example", ["https://a.example.evil"], False),
+    ("a.example", ["https://a.example"], False),
+)
+
+
+def _live(token_claims: dict[str, int], now: int, leeway: int) -> bool:
+    """The verifier's own verdict, the reference the learner's function is held to."""
+    try:
+        check_times(token_claims, now=now, leeway=leeway)
+    except InvalidClaimError:
+        return False
+    return True
+
+
+def _time_window(answer: Any) -> str | None:
+    if not callable(answer):
+        return "pass your function itself (no parentheses)"
+    for token_claims, now, leeway in _TIME_CASES:
+        got = answer(dict(token_claims), now, leeway)
+        if got is None:
+            return NOT_ATTEMPTED
+        want = _live(token_claims, now, leeway)
+        if got is not want:
+            offsets = {name: f"T0{value - T0:+d}" for name, value in token_claims.items()}
+            verdict = "live" if want else "not live"
+            return (
+                f"claims {offsets} at now=T0{now - T0:+d} with leeway {leeway} should be "
+                f"{verdict}, you returned {got!r}"
+            )
+    return None
+
+
+def _issuer(answer: Any) -> str | None:
+    if not callable(answer):
+        return "pass your function itself (no parentheses)"
+    for iss, trusted, want in _ISSUER_CASES:
+        got = answer(iss, trusted)
+        if got is None:
+            return NOT_ATTEMPTED
+        if got is not want:
+            return f"issuer_ok({iss!r}, {trusted!r}) should be {want}, you returned {got!r}"
+    return None
+
+
+def _token(**changes: Any) -> str:
+    """Alice's claims with some changed (None removes one), signed HS256 with the demo secret."""
+    claims = {**examples.LAB_CLAIMS, **changes}
+    claims = {name: value for name, value in claims.items() if value is not None}
+    return algorithms.sign_token(claims, keys.demo_secret(), "HS256")
+
+
+def _suspects() -> list[tuple[str, str, bool]]:
+    """(description, token, should pass) for the options exercise."""
+    hs512 = algorithms.sign_token(examples.LAB_CLAIMS, keys.demo_secret(), "HS512")
+    return [
+        ("Alice's token at the frozen clock", examples.lab_token(), True),
+        ("a token that expired 20 s before the clock", _token(exp=NOW - 20), True),
+        ("a token that expired 40 s before the clock", _token(exp=NOW - 40), False),
+        ("a token for audience 'labkit-billing'", _token(aud="labkit-billing"), False),
+        ("a token from issuer 'https://idp.labkit'", _token(iss="https://idp.labkit"), False),
+        ("a token without 'sub'", _token(sub=None), False),
+        ("a token signed with HS512", hs512, False),
+    ]
+
+
+def _options(answer: Any) -> str | None:
+    if not isinstance(answer, dict):
+        return f"give the keyword arguments as a dict, not {type(answer).__name__}"
+    if "now" not in answer:
+        return "pass now=NOW: the notebook's tokens live on its frozen clock"
+    for description, token, should_pass in _suspects():
+        try:
+            verify(token, keys.demo_secret(), **answer)
+        except TypeError as exc:
+            return f"labkit.verify does not take those arguments: {exc}"
+        except ConfigurationError as exc:
+            return f"labkit.verify refuses those options: {exc}"
+        except InvalidTokenError as exc:
+            if should_pass:
+                return f"{description} was refused ({exc.message}), but it should pass"
+            continue
+        if not should_pass:
+            return f"{description} was accepted: which option refuses it?"
+    return None
+
+
+EXERCISES = (
+    Exercise(
+        id="03.1",
+        title="Is the token live?",
+        verify=_time_window,
+        hints=(
+            "Three rules, each only when its claim is present: exp must be after now, "
+            "nbf and iat must not be after now. The leeway widens each rule by that many seconds.",
+            "exp is the first instant the token is dead: refuse when now - leeway >= exp. "
+            "Refuse when nbf > now + leeway, and when iat > now + leeway.",
+        ),
+        solution="""\
+def is_live(claims: dict, now: float, leeway: float = 0) -> bool:
+    expired = "exp" in claims and now - leeway >= claims["exp"]
+    too_early = "nbf" in claims and claims["nbf"] > now + leeway
+    from_the_future = "iat" in claims and claims["iat"] > now + leeway
+    return not (expired or too_early or from_the_future)
+
+
+answer = is_live""",
+        starter="""\
+def is_live(claims: dict, now: float, leeway: float = 0) -> bool:
+    ...  # your code here
+
+
+answer = is_live""",
+        success="That is labkit.claims.check_times; the verifier also says which rule failed.",
+    ),
+    Exercise(
+        id="03.2",
+        title="An issuer check without CVE-2024-53861",
+        verify=_issuer,
+        hints=(
+            "A str is a sequence too: `iss in 'https://idp.labkit.local'` tests for a substring.",
+            "Put a lone string into a list first, then use `in` on the list: list membership "
+            "compares whole values with ==. And a token's iss must be a str at all.",
+        ),
+        solution="""\
+def issuer_ok(iss: object, trusted: str | list[str]) -> bool:
+    allowed = [trusted] if isinstance(trusted, str) else list(trusted)
+    return isinstance(iss, str) and iss in allowed
+
+
+answer = issuer_ok""",
+        starter="""\
+def issuer_ok(iss: object, trusted: str | list[str]) -> bool:
+    ...  # your code here
+
+
+answer = issuer_ok""",
+        success="Whole-string equality, never substring: the fix PyJWT shipped in 2.10.1.",
+    ),
+    Exercise(
+        id="03.3",
+        title="Configure the verifier",
+        verify=_options,
+        hints=(
+            "You need algorithms, audience, issuer, leeway, required and now: look at the "
+            "signature of labkit.verify.",
+            "algorithms=['HS256'], audience='labkit-api', issuer='https://idp.labkit.local', "
+            "leeway=30, required=('exp', 'sub'), now=NOW.",
+        ),
+        solution="""\
+answer = {
+    "algorithms": ["HS256"],
+    "audience": "labkit-api",
+    "issuer": "https://idp.labkit.local",
+    "leeway": 30,
+    "required": ("exp", "sub"),
+    "now": NOW,
+}""",
+        starter="answer = ...",
+        success="One fixed algorithm, who you are, whom you trust, a small leeway, what you need.",
+    ),
+)

@@ -1,0 +1,266 @@
+"""Figures for the notebooks, and the live measurements behind them.
+
+``algorithm_costs`` signs and verifies one token per JWS algorithm with the
+kit's DEMO ONLY keys and times both with ``timeit``; ``plot_algorithm_costs``
+draws token size beside those timings. Timings belong to the machine that
+measured them, so notebooks print them only through ``format_duration``
+(``12.3 µs``, ``4.5 ms``): the one form ``tests/nbval-sanitize.cfg`` masks.
+
+``plot_claims_timeline`` (notebook 03) puts a token's ``iat``, ``nbf`` and
+``exp`` on a time line and marks where the verifier's clock check accepts it.
+
+Figures are returned, never shown: the caller (a notebook cell) displays them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import timeit
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from labkit import algorithms, examples, keys, tokens
+from labkit.claims import as_datetime, check_times
+from labkit.display import PALETTE
+from labkit.errors import InvalidClaimError
+
+__all__ = [
+    "AlgorithmCost",
+    "algorithm_costs",
+    "format_duration",
+    "plot_algorithm_costs",
+    "plot_claims_timeline",
+]
+
+# Okabe-Ito colours (colour-blind safe), like labkit.display's token colours.
+_SIGN_COLOUR = "#E69F00"
+_VERIFY_COLOUR = "#56B4E9"
+_FIGSIZE = (10.0, 5.0)
+_DPI = 100  # fixed, so the figure's text repr ("<Figure size 1000x500 ...>") never changes
+
+
+@dataclass(frozen=True)
+class AlgorithmCost:
+    """Size and speed of one JWS algorithm, measured on this machine.
+
+    ``signing_input_chars + 1 + signature_chars == token_chars``: the token is
+    ``header.payload`` plus a dot plus the base64url signature.
+    """
+
+    alg: str
+    signing_input_chars: int
+    signature_bytes: int
+    signature_chars: int
+    sign_seconds: float
+    verify_seconds: float
+
+    @property
+    def token_chars(self) -> int:
+        """Length of the compact token: what travels in every Authorization header."""
+        return self.signing_input_chars + 1 + self.signature_chars
+
+
+def algorithm_costs(
+    algs: Iterable[str] = algorithms.ALGORITHMS,
+    *,
+    claims: dict[str, Any] | None = None,
+    number: int = 25,
+    repeat: int = 5,
+) -> list[AlgorithmCost]:
+    """Sign and verify ``claims`` under each of ``algs`` with its DEMO ONLY key, and time it.
+
+    Each time is the best of ``repeat`` runs of ``number`` calls to
+    ``labkit.algorithms.sign`` / ``verify`` on the token's signing input,
+    divided by ``number``: the minimum is the least disturbed by whatever else
+    the machine is doing. Times include the kit's Python overhead (a few µs),
+    which is why HMAC, the fastest, is not quite free. ``claims`` defaults to
+    Alice's claims from notebook 01.
+    """
+    if number < 1 or repeat < 1:
+        raise ValueError(f"number and repeat must be at least 1, got {number} and {repeat}")
+    payload = examples.LAB_CLAIMS if claims is None else claims
+    costs = []
+    for alg in algs:
+        private = keys.demo_key_for(alg)
+        public = keys.demo_key_for(alg, private=False)
+        data = tokens.signing_input({"alg": alg, "typ": "JWT"}, payload)
+        signature = algorithms.sign(alg, private, data)
+        if not algorithms.verify(alg, public, data, signature):  # a measurement of a bug is no use
+            raise AssertionError(f"{alg}: a fresh signature did not verify")
+        sign = timeit.Timer(partial(algorithms.sign, alg, private, data))
+        verify = timeit.Timer(partial(algorithms.verify, alg, public, data, signature))
+        costs.append(
+            AlgorithmCost(
+                alg=alg,
+                signing_input_chars=len(data),
+                signature_bytes=len(signature),
+                signature_chars=len(tokens.b64url_encode(signature)),
+                sign_seconds=min(sign.repeat(repeat, number)) / number,
+                verify_seconds=min(verify.repeat(repeat, number)) / number,
+            )
+        )
+    return costs
+
+
+def format_duration(seconds: float) -> str:
+    """A duration as ``12.3 µs`` below a millisecond, else ``4.5 ms`` (never seconds).
+
+    Exactly the forms ``tests/nbval-sanitize.cfg`` masks, so a notebook that
+    prints a timing this way still compares equal on a faster machine.
+    """
+    if seconds < 0:
+        raise ValueError(f"a duration cannot be negative, got {seconds}")
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} µs"
+    return f"{seconds * 1e3:.1f} ms"
+
+
+def plot_algorithm_costs(costs: Sequence[AlgorithmCost]) -> Figure:
+    """Token size (left) and sign/verify time (right, log scale) per algorithm.
+
+    The size bar is split like a token: the signing input (header and payload,
+    nearly the same for every algorithm) and the signature, which is where the
+    algorithms differ. The figure is closed in pyplot before it is returned, so
+    Jupyter shows it once, as the cell's result.
+    """
+    if not costs:
+        raise ValueError("no costs to plot: pass the list algorithm_costs() returns")
+    names = [cost.alg for cost in costs]
+    rows = range(len(costs))
+    fig, (size_ax, time_ax) = plt.subplots(
+        1, 2, figsize=_FIGSIZE, dpi=_DPI, sharey=True, layout="constrained"
+    )
+    try:
+        signing_input = [cost.signing_input_chars + 1 for cost in costs]  # with its dot
+        size_ax.barh(rows, signing_input, color=PALETTE["payload"], label="header.payload")
+        bars = size_ax.barh(
+            rows,
+            [cost.signature_chars for cost in costs],
+            left=signing_input,
+            color=PALETTE["signature"],
+            label="signature",
+        )
+        size_ax.bar_label(bars, labels=[str(cost.token_chars) for cost in costs], padding=3)
+        size_ax.set_xlabel("token length (characters)")
+        size_ax.set_title("Token size")
+        size_ax.set_xlim(0, max(cost.token_chars for cost in costs) * 1.15)
+        size_ax.set_yticks(list(rows), names)
+        size_ax.invert_yaxis()
+        size_ax.legend(loc="upper right")
+
+        height = 0.4
+        time_ax.barh(
+            [row - height / 2 for row in rows],
+            [cost.sign_seconds * 1e6 for cost in costs],
+            height=height,
+            color=_SIGN_COLOUR,
+            label="sign",
+        )
+        time_ax.barh(
+            [row + height / 2 for row in rows],
+            [cost.verify_seconds * 1e6 for cost in costs],
+            height=height,
+            color=_VERIFY_COLOUR,
+            label="verify",
+        )
+        time_ax.set_xscale("log")
+        time_ax.set_xlabel("time per operation (µs, log scale)")
+        time_ax.set_title("Signing and verification cost (this machine)")
+        time_ax.legend(loc="upper right")
+        for ax in (size_ax, time_ax):
+            ax.grid(axis="x", alpha=0.3)
+            ax.set_axisbelow(True)
+        fig.suptitle("One token, every JWS algorithm (DEMO ONLY keys)")
+    finally:
+        plt.close(fig)  # displayed once, as the returned value; no pyplot state kept
+    return fig
+
+
+# Claims on a time line (notebook 03) ------------------------------------------------------------
+
+_ACCEPT_COLOUR = "#009E73"
+_REFUSE_COLOUR = "#D55E00"
+_WINDOW_COLOUR = "#56B4E9"
+
+
+def plot_claims_timeline(
+    token_claims: Mapping[str, Any],
+    moments: Sequence[float],
+    *,
+    leeways: Sequence[float] = (0, 30),
+) -> Figure:
+    """Where a token's ``iat``, ``nbf`` and ``exp`` fall, and the verdict at each moment.
+
+    One row per leeway: a bar for the window the claims allow (darker) widened by
+    the leeway on both sides (lighter), and a mark at each moment (epoch seconds):
+    a dot where ``labkit.claims.check_times`` accepts, a cross where it refuses.
+    The verdicts come from the verifier's own check, so the figure cannot
+    disagree with it. Times are shown in UTC.
+    """
+    if not moments or not leeways:
+        raise ValueError("give at least one moment and one leeway to plot")
+    marks = {name: token_claims[name] for name in ("iat", "nbf", "exp") if name in token_claims}
+    times = [*marks.values(), *moments]
+    margin = (max(times) - min(times)) * 0.08 + max(leeways) + 1
+    left, right = min(times) - margin, max(times) + margin
+    fig, ax = plt.subplots(figsize=(10.0, 1.2 + 0.7 * len(leeways)), dpi=_DPI, layout="constrained")
+    try:
+        rows = range(len(leeways) - 1, -1, -1)  # the first leeway on top
+        for row, leeway in zip(rows, leeways, strict=True):
+            _timeline_row(ax, row, token_claims, moments, leeway, (left, right))
+        for name, value in marks.items():
+            ax.axvline(as_datetime(value), color="0.35", linestyle="--", linewidth=1)
+            ax.annotate(
+                name,
+                (as_datetime(value), len(leeways) - 0.45),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="bottom",
+            )
+        ax.set_yticks(list(rows), [f"leeway {leeway:g} s" for leeway in leeways])
+        ax.set_ylim(-0.6, len(leeways) - 0.1)
+        ax.set_xlim(as_datetime(left), as_datetime(right))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz=dt.timezone.utc))
+        ax.set_xlabel("time (UTC)")
+        ax.legend(
+            handles=[
+                Line2D([], [], marker="o", color=_ACCEPT_COLOUR, linestyle="", label="accepted"),
+                Line2D([], [], marker="X", color=_REFUSE_COLOUR, linestyle="", label="refused"),
+            ],
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+        )
+        ax.set_title("When the claims let the token in")
+    finally:
+        plt.close(fig)  # displayed once, as the returned value; no pyplot state kept
+    return fig
+
+
+def _timeline_row(
+    ax: Any,
+    row: int,
+    token_claims: Mapping[str, Any],
+    moments: Sequence[float],
+    leeway: float,
+    limits: tuple[float, float],
+) -> None:
+    starts = [token_claims[name] for name in ("iat", "nbf") if name in token_claims]
+    start = max(starts) if starts else limits[0]
+    end = token_claims.get("exp", limits[1])
+    for lo, hi, alpha in ((start - leeway, end + leeway, 0.25), (start, end, 0.6)):
+        width = dt.timedelta(seconds=hi - lo)
+        ax.barh(row, width, left=as_datetime(lo), height=0.5, color=_WINDOW_COLOUR, alpha=alpha)
+    for moment in moments:
+        try:
+            check_times(token_claims, now=moment, leeway=leeway)
+            style = {"marker": "o", "color": _ACCEPT_COLOUR}
+        except InvalidClaimError:
+            style = {"marker": "X", "color": _REFUSE_COLOUR}
+        ax.plot(as_datetime(moment), row, markersize=10, linestyle="", zorder=3, **style)

@@ -1,0 +1,484 @@
+"""The hardened verifier: the one to copy into real services.
+
+``verify_jws`` checks the signature layer and ``verify`` adds the JWT claims.
+PyJWT does the cryptography (its algorithm objects, with an explicit list of
+allowed algorithms); every line here adds a check PyJWT leaves to its caller:
+
+- the token is bounded in length before parsing, then parsed once, strictly;
+- ``alg`` must be allowed by the caller AND fit the key: an HMAC secret never
+  verifies RS/PS/ES/EdDSA, a public key never serves as an HMAC secret, and
+  ``none`` is never accepted;
+- a JWK must be meant for signatures (``use``, ``key_ops``, ``alg``); a key set
+  must not mix secrets with public keys or repeat a ``kid``, and must be able
+  to say which key a token means;
+- keys must be strong: RSA >= 2048 bits and not ROCA-generated, HMAC secrets
+  >= 32 bytes and at least as long as the hash;
+- unknown ``crit`` extensions are refused; ``jku``, ``x5u``, ``x5c`` and
+  ``jwk`` headers are never followed or trusted: keys come from the caller.
+
+Key preparation is cached, so a service pays for it once per key.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Collection, Hashable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import Algorithm
+
+from labkit import claims, keys, tokens
+from labkit.algorithms import (
+    ALGORITHMS,
+    PrivateKey,
+    PublicKey,
+    VerifyingKey,
+    check_key,
+    describe_key,
+)
+from labkit.errors import (
+    BadSignatureError,
+    ConfigurationError,
+    CriticalHeaderError,
+    DisallowedAlgorithmError,
+    KeyFormatError,
+    KeyNotFoundError,
+    MalformedTokenError,
+    UnsafeKeyError,
+)
+
+__all__ = [
+    "MAX_LENGTH",
+    "MIN_HMAC_BYTES",
+    "MIN_RSA_BITS",
+    "roca_vulnerable",
+    "verify",
+    "verify_jws",
+]
+
+MAX_LENGTH = 8192
+"""Default bound on a token's length: real tokens are far shorter, parsers need not see more."""
+MIN_RSA_BITS = 2048
+"""RSA moduli below this are refused (NIST SP 800-131A retired 1024-bit RSA in 2013)."""
+MIN_HMAC_BYTES = 32
+"""HMAC secrets below this are refused, and below the hash size for HS384/HS512 (RFC 7518 3.2)."""
+
+Key = VerifyingKey | str | dict[str, Any]
+"""What the verifier takes: a secret, a PEM, a ``cryptography`` key, a JWK or a JWKS dict."""
+
+_SUPPORTED_CRIT = frozenset({"b64"})
+_UNTRUSTED_HEADERS = ("jwk", "jku", "x5u", "x5c")
+_CACHE_SIZE = 256
+
+
+def verify(
+    token: str | bytes,
+    key: Key,
+    *,
+    algorithms: Collection[str],
+    audience: str | Collection[str] | None = None,
+    issuer: str | Collection[str] | None = None,
+    leeway: claims.Leeway = 0,
+    required: Collection[str] = ("exp",),
+    max_length: int = MAX_LENGTH,
+    now: claims.Now = None,
+) -> dict[str, Any]:
+    """Verify a JWT and return its claims, or raise the ``InvalidTokenError`` that says why not.
+
+    ``algorithms`` lists what the caller accepts (the token's header never
+    decides); ``audience`` and ``issuer`` are matched exactly; ``now`` (an aware
+    datetime or epoch seconds) freezes the clock. See the module docstring for
+    every check. Options that cannot work raise ``ConfigurationError`` instead,
+    so a misconfigured service fails loudly rather than as "invalid token".
+    """
+    allowed = _allowed(algorithms)
+    _check_length(token, max_length)
+    parsed = tokens.parse(token)
+    alg = _check_header(parsed.header, allowed)
+    data = _signed_data(parsed.header, parsed.signing_input, None)
+    _check_signature(alg, parsed.header, data, parsed.signature, key)
+    claims.check(
+        parsed.payload,
+        now=now,
+        leeway=leeway,
+        audience=audience,
+        issuer=issuer,
+        required=required,
+    )
+    return parsed.payload
+
+
+def verify_jws(
+    token: str | bytes,
+    key: Key,
+    *,
+    algorithms: Collection[str],
+    max_length: int = MAX_LENGTH,
+    detached_payload: bytes | None = None,
+) -> bytes:
+    """Verify the signature layer alone and return the raw payload bytes (need not be JSON).
+
+    Every key, algorithm, header and encoding rule of ``verify`` applies; no
+    claim is checked. ``detached_payload`` supplies content sent apart from the
+    token (RFC 7515 appendix F), also unencoded with ``b64: false`` (RFC 7797).
+    """
+    allowed = _allowed(algorithms)
+    _check_length(token, max_length)
+    jws = tokens.parse_jws(token)
+    if detached_payload is not None and jws.payload:
+        raise MalformedTokenError("a detached payload was given, but the token carries one too")
+    alg = _check_header(jws.header, allowed)
+    data = _signed_data(jws.header, jws.signing_input, detached_payload)
+    _check_signature(alg, jws.header, data, jws.signature, key)
+    return jws.payload if detached_payload is None else detached_payload
+
+
+def roca_vulnerable(n: int) -> bool:
+    """True if the RSA modulus ``n`` carries the ROCA fingerprint (CVE-2017-15361).
+
+    Infineon chips made primes of the form k*M + (65537**a mod M), so ``n`` mod
+    each small prime p lies in the subgroup that 65537 generates mod p. A random
+    modulus passes all 38 tests with probability below 2**-100 (Nemec et al.,
+    CCS 2017; the test of the public roca-detect tool). Such keys can be
+    factored from the public key alone.
+    """
+    return all(n % p in residues for p, residues in _roca_subgroups().items())
+
+
+# Options -----------------------------------------------------------------------------------------
+
+
+def _allowed(algorithms: Collection[str]) -> frozenset[str]:
+    if isinstance(algorithms, (list, tuple, set, frozenset)):
+        try:
+            return _allowed_set(tuple(algorithms))
+        except TypeError:  # an unhashable entry: not a name
+            pass
+    raise ConfigurationError(
+        f"algorithms must be a list such as ['RS256'], got {algorithms!r}",
+        "a string would be searched by substring, and the token must never choose",
+    )
+
+
+@lru_cache(maxsize=64)
+def _allowed_set(names: tuple[Any, ...]) -> frozenset[str]:
+    if not names:
+        raise ConfigurationError("algorithms is empty: no token could ever verify")
+    for name in names:
+        if not isinstance(name, str):
+            raise ConfigurationError(f"algorithms must hold names (str), got {name!r}")
+        if name.lower() == "none":
+            raise ConfigurationError(
+                "algorithms includes 'none'", "an unsigned token proves nothing; never allow it"
+            )
+        if name not in ALGORITHMS:
+            known = ", ".join(ALGORITHMS)
+            raise ConfigurationError(f"algorithms names unknown {name!r}; known: {known}")
+    return frozenset(names)
+
+
+def _check_length(token: object, max_length: int) -> None:
+    if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
+        raise ConfigurationError(f"max_length must be a positive int, got {max_length!r}")
+    if not isinstance(token, (str, bytes)):
+        raise MalformedTokenError(f"a token must be a string, got {type(token).__name__}")
+    if len(token) > max_length:
+        raise MalformedTokenError(
+            f"the token is {len(token)} characters long, over the limit of {max_length}",
+            "a bound before parsing keeps oversized input from costing CPU and memory",
+        )
+
+
+# Header ------------------------------------------------------------------------------------------
+
+
+def _check_header(header: dict[str, Any], allowed: frozenset[str]) -> str:
+    """Check ``alg``, ``crit`` and ``b64`` before anything relies on them; return the alg."""
+    alg = _token_alg(header, allowed)
+    _check_crit(header)
+    b64 = header.get("b64", True)
+    if not isinstance(b64, bool):
+        raise MalformedTokenError(f"the header's 'b64' must be true or false, got {b64!r}")
+    if "b64" in header and "b64" not in header.get("crit", ()):
+        raise MalformedTokenError("the header has 'b64' but does not list it in 'crit' (RFC 7797)")
+    return alg
+
+
+def _token_alg(header: dict[str, Any], allowed: frozenset[str]) -> str:
+    alg = header.get("alg")
+    if alg is None:
+        raise MalformedTokenError("the header has no 'alg'")
+    if not isinstance(alg, str):
+        raise MalformedTokenError(f"the header's 'alg' must be a string, got {alg!r}")
+    if alg.lower() == "none":
+        raise DisallowedAlgorithmError(
+            f"alg {alg!r} means an unsigned token", "it proves nothing, so it is never accepted"
+        )
+    if alg not in allowed:
+        raise DisallowedAlgorithmError(
+            f"the token says alg {alg!r}, which is not in the allowed list {sorted(allowed)}",
+            "the verifier, not the token, decides the algorithm",
+        )
+    return alg
+
+
+def _check_crit(header: dict[str, Any]) -> None:
+    """RFC 7515 4.1.11: a listed extension must be understood, or the token is rejected."""
+    if "crit" not in header:
+        return
+    crit = header["crit"]
+    if not isinstance(crit, list) or not crit or not all(isinstance(c, str) for c in crit):
+        raise MalformedTokenError(f"'crit' must be a non-empty list of names, got {crit!r}")
+    unknown = [name for name in crit if name not in _SUPPORTED_CRIT]
+    if unknown:
+        raise CriticalHeaderError(
+            f"the token marks {unknown[0]!r} critical, and this verifier does not implement it",
+            "RFC 7515 4.1.11: a critical extension that is not understood makes the token invalid",
+        )
+    absent = [name for name in crit if name not in header]
+    if absent:
+        raise MalformedTokenError(f"'crit' lists {absent[0]!r}, which the header does not contain")
+
+
+def _signed_data(header: dict[str, Any], signing_input: bytes, detached: bytes | None) -> bytes:
+    """The bytes the signature covers, honouring ``b64`` (RFC 7797) and a detached payload.
+
+    Runs after ``_check_header``, so ``b64`` is a bool here.
+    """
+    b64 = header.get("b64", True)
+    if detached is None:
+        if not b64:
+            raise MalformedTokenError(
+                "the header says b64=false: the payload is unencoded and sent apart",
+                "JWT claims are always base64url; use verify_jws(..., detached_payload=...)",
+            )
+        return signing_input
+    if not isinstance(detached, bytes):
+        raise ConfigurationError(f"detached_payload must be bytes, got {type(detached).__name__}")
+    head = signing_input[:-1]  # signing_input is b"<header>." when the payload segment is empty
+    return head + b"." + (tokens.b64url_encode(detached).encode("ascii") if b64 else detached)
+
+
+# Signature ---------------------------------------------------------------------------------------
+
+
+def _check_signature(
+    alg: str, header: dict[str, Any], data: bytes, signature: bytes, key: Key
+) -> None:
+    entry = _key_set(key).select(header.get("kid"))
+    alg_object, prepared = entry.ready_for(alg)
+    try:
+        valid = alg_object.verify(data, prepared, signature)
+    except ValueError:  # a signature of an impossible shape is simply wrong
+        valid = False
+    if not valid:
+        raise BadSignatureError(
+            f"the {alg} signature does not match the header and payload under this key",
+            _bad_signature_why(header),
+        )
+
+
+def _bad_signature_why(header: dict[str, Any]) -> str:
+    named = [name for name in _UNTRUSTED_HEADERS if name in header]
+    if named:
+        return f"the token names its own key ('{named[0]}'), which is never trusted"
+    return "the token was altered, or signed with another key"
+
+
+# Keys --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Key:
+    """One verification key: the public half (or the secret), its JWK if any, ready algorithms."""
+
+    key: PublicKey | bytes
+    jwk: dict[str, Any] | None = None
+    ready: dict[str, tuple[Algorithm, Any]] = field(default_factory=dict)
+
+    @property
+    def kid(self) -> object:
+        return None if self.jwk is None else self.jwk.get("kid")
+
+    def ready_for(self, alg: str) -> tuple[Algorithm, Any]:
+        """PyJWT's algorithm object and prepared key, after every check; cached per algorithm."""
+        if alg not in self.ready:
+            _check_jwk(self.jwk, alg)
+            key = check_key(alg, self.key)
+            _check_strength(alg, key)
+            self.ready[alg] = _pyjwt_prepared(alg, key)
+        return self.ready[alg]
+
+
+@dataclass(frozen=True)
+class _KeySet:
+    """The caller's keys, checked as a set; ``select`` picks the one a token's ``kid`` means."""
+
+    keys: tuple[_Key, ...]
+
+    def select(self, kid: object) -> _Key:
+        if kid is not None and not isinstance(kid, str):
+            raise MalformedTokenError(f"the header's 'kid' must be a string, got {kid!r}")
+        if len(self.keys) == 1:
+            only = self.keys[0]
+            if kid is not None and only.kid is not None and kid != only.kid:
+                raise KeyNotFoundError(f"the token's kid {kid!r} is not the key's kid {only.kid!r}")
+            return only
+        if kid is None:
+            raise KeyNotFoundError(
+                f"the token has no 'kid', and the key set holds {len(self.keys)} keys",
+                "trying each key in turn would let any of them vouch for any token",
+            )
+        for entry in self.keys:
+            if entry.kid == kid:
+                return entry
+        raise KeyNotFoundError(f"no key in the key set has kid {kid!r}")
+
+
+# Two caches of checked key sets. By identity for immutable keys (key objects, secrets, PEMs),
+# each entry keeping its key alive so an id is never reused while cached; by value for
+# secrets and PEMs built afresh per call, and for dicts, which can change after a call.
+_BY_ID: dict[int, tuple[object, _KeySet]] = {}
+_BY_VALUE: dict[tuple[str, Hashable], _KeySet] = {}
+_CACHE_LOCK = threading.Lock()  # lookups need none; eviction must not race a threaded server
+
+
+def _key_set(key: Key) -> _KeySet:
+    """The checked key set for ``key``, from a cache when this key was seen before."""
+    hit = _BY_ID.get(id(key))
+    if hit is not None and hit[0] is key:
+        return hit[1]
+    value_key = _value_key(key)
+    key_set = _BY_VALUE.get(value_key) if value_key is not None else None
+    if key_set is None:
+        key_set = _load_key_set(key)
+        if value_key is not None:
+            _remember(_BY_VALUE, value_key, key_set)
+    if isinstance(key, (str, bytes, PrivateKey, PublicKey)):  # immutable: safe by identity
+        _remember(_BY_ID, id(key), (key, key_set))
+    return key_set
+
+
+def _value_key(key: object) -> tuple[str, Hashable] | None:
+    if isinstance(key, (str, bytes)):
+        return (type(key).__name__, key)
+    if isinstance(key, dict):
+        try:
+            return ("json", json.dumps(key, sort_keys=True))
+        except (TypeError, ValueError, RecursionError):
+            return None  # not JSON: _load_key_set explains what is wrong
+    return None
+
+
+def _remember(cache: dict[Any, Any], cache_key: Hashable, value: object) -> None:
+    with _CACHE_LOCK:
+        if len(cache) >= _CACHE_SIZE:
+            cache.pop(next(iter(cache)))  # the oldest entry
+        cache[cache_key] = value
+
+
+def _load_key_set(key: object) -> _KeySet:
+    try:
+        if isinstance(key, dict):
+            return _KeySet(_from_dict(key))
+        return _KeySet((_Key(_public(_from_material(key))),))
+    except KeyFormatError as exc:
+        raise UnsafeKeyError(f"the key cannot be used: {exc.message}", exc.why) from None
+
+
+def _from_material(key: object) -> PublicKey | bytes:
+    if isinstance(key, (bytearray, memoryview)):
+        key = bytes(key)
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if isinstance(key, bytes):
+        return keys.load_pem(key) if b"-----BEGIN" in key else key
+    if isinstance(key, (PrivateKey, PublicKey)):
+        return key
+    raise UnsafeKeyError(
+        f"cannot verify with {describe_key(key)}",
+        "pass a secret, a PEM, a cryptography key, a JWK dict or a JWKS dict",
+    )
+
+
+def _from_dict(key: dict[str, Any]) -> tuple[_Key, ...]:
+    if "keys" not in key:
+        if "kty" not in key:
+            raise UnsafeKeyError("a key dict must be a JWK (with 'kty') or a JWKS (with 'keys')")
+        return (_Key(_public(keys.from_jwk(key)), dict(key)),)
+    pairs = keys.from_jwks(key)  # refuses a bad member and duplicate kids
+    if not pairs:
+        raise UnsafeKeyError("the JWKS has no keys")
+    secret = [isinstance(k, bytes) for _, k in pairs]
+    if any(secret) and not all(secret):
+        raise UnsafeKeyError(
+            "the JWKS mixes HMAC secrets with public keys",
+            "a token could then pick an HMAC algorithm and be checked with the wrong kind of key",
+        )
+    return tuple(_Key(_public(k), dict(jwk)) for jwk, k in pairs)
+
+
+def _public(key: PrivateKey | PublicKey | bytes) -> PublicKey | bytes:
+    return key.public_key() if isinstance(key, PrivateKey) else key
+
+
+def _check_jwk(jwk: dict[str, Any] | None, alg: str) -> None:
+    """A JWK's own metadata must allow verifying ``alg`` signatures (RFC 7517 4.2-4.4)."""
+    if jwk is None:
+        return
+    use = jwk.get("use")
+    if use is not None and use != "sig":
+        raise UnsafeKeyError(
+            f"the JWK is marked use={use!r}, not 'sig'",
+            "a key published for encryption must not vouch for signatures",
+        )
+    ops = jwk.get("key_ops")
+    if ops is not None and (not isinstance(ops, list) or "verify" not in ops):
+        raise UnsafeKeyError(f"the JWK's key_ops {ops!r} do not include 'verify'")
+    jwk_alg = jwk.get("alg")
+    if jwk_alg is not None and jwk_alg != alg:
+        raise DisallowedAlgorithmError(
+            f"the token says alg {alg!r} but its key is for {jwk_alg!r}",
+            "a key is used with the one algorithm it was made for",
+        )
+
+
+def _check_strength(alg: str, key: PublicKey | bytes) -> None:
+    if isinstance(key, bytes):
+        need = max(MIN_HMAC_BYTES, int(alg[2:]) // 8)
+        if len(key) < need:
+            raise UnsafeKeyError(
+                f"the {alg} secret is {len(key)} bytes; at least {need} are needed",
+                "a short secret can be guessed offline from a single token (RFC 7518 3.2)",
+            )
+    elif isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise UnsafeKeyError(
+                f"the RSA key has {key.key_size} bits; at least {MIN_RSA_BITS} are needed",
+                "1024-bit RSA is within reach of well-funded attackers",
+            )
+        if roca_vulnerable(key.public_numbers().n):
+            raise UnsafeKeyError(
+                "the RSA key was made by a ROCA-vulnerable generator (CVE-2017-15361)",
+                "its private key can be computed from the public key",
+            )
+
+
+def _pyjwt_prepared(alg: str, key: PublicKey | bytes) -> tuple[Algorithm, Any]:
+    alg_object = jwt.get_algorithm_by_name(alg)
+    try:
+        return alg_object, alg_object.prepare_key(key)
+    except (jwt.InvalidKeyError, TypeError, ValueError) as exc:
+        raise UnsafeKeyError(f"{alg} cannot use this key: {exc}") from None
+
+
+@lru_cache(maxsize=1)
+def _roca_subgroups() -> dict[int, frozenset[int]]:
+    """For each small prime p, the residues 65537**k mod p (the fingerprint's subgroups)."""
+    primes = [p for p in range(3, 168) if all(p % d for d in range(2, int(p**0.5) + 1))]
+    return {p: frozenset(pow(65537, k, p) for k in range(p)) for p in primes}
