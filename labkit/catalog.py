@@ -54,6 +54,15 @@ NOTEBOOKS = (
         "exp, nbf and iat with a frozen clock and leeway; exact aud and iss (CVE-2024-53861); "
         "required claims; what PyJWT checks by default and what labkit.verify adds.",
     ),
+    Notebook(
+        "05-weak-secrets.ipynb",
+        "Weak secrets",
+        15,
+        15,
+        "Cracking an HS256 secret offline with a wordlist and rules, then forging with it; "
+        "time-to-crack by length and alphabet; generating and rotating real secrets; "
+        "when to prefer asymmetric keys.",
+    ),
 )
 
 

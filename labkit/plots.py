@@ -9,12 +9,17 @@ measured them, so notebooks print them only through ``format_duration``
 ``plot_claims_timeline`` (notebook 03) puts a token's ``iat``, ``nbf`` and
 ``exp`` on a time line and marks where the verifier's clock check accepts it.
 
+``plot_time_to_crack`` (notebook 05) turns a guessing rate measured on the
+learner's machine into the time needed to try every secret of a given length
+and alphabet.
+
 Figures are returned, never shown: the caller (a notebook cell) displays them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import timeit
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +42,7 @@ __all__ = [
     "format_duration",
     "plot_algorithm_costs",
     "plot_claims_timeline",
+    "plot_time_to_crack",
 ]
 
 # Okabe-Ito colours (colour-blind safe), like labkit.display's token colours.
@@ -264,3 +270,82 @@ def _timeline_row(
         except InvalidClaimError:
             style = {"marker": "X", "color": _REFUSE_COLOUR}
         ax.plot(as_datetime(moment), row, markersize=10, linestyle="", zorder=3, **style)
+
+
+# Time to crack (notebook 05) --------------------------------------------------------------------
+
+_ALPHABETS = (
+    ("digits (10)", 10, "#999999"),
+    ("lower case (26)", 26, "#E69F00"),
+    ("lower case + digits (36)", 36, "#56B4E9"),
+    ("letters + digits (62)", 62, "#009E73"),
+    ("printable ASCII (95)", 95, "#0072B2"),
+)
+_YEAR_SECONDS = 365.25 * 24 * 3600
+_LANDMARKS = (
+    ("1 second", 1.0),
+    ("1 hour", 3600.0),
+    ("1 day", 24 * 3600.0),
+    ("1 year", _YEAR_SECONDS),
+    ("age of the universe", 13.8e9 * _YEAR_SECONDS),
+)
+
+
+def plot_time_to_crack(
+    rate: float, *, cores: int = 1, max_length: int = 16, wordlist: int = 10_000_000
+) -> Figure:
+    """Time to try every secret of each length and alphabet, at ``rate`` guesses/s per core.
+
+    ``rate`` should be measured where the learner sits
+    (``labkit.attacks.crack.measure_rate``), so the figure speaks about their own
+    machine; ``cores`` scales it the way ``labkit crack`` does. A dashed line marks
+    a ``wordlist``-word dictionary, which is what a secret a person chose is up
+    against however long it looks; a note gives the time for 32 random bytes.
+    """
+    if rate <= 0 or cores < 1 or max_length < 1:
+        raise ValueError(
+            f"need rate > 0, cores >= 1 and max_length >= 1, got {rate}, {cores}, {max_length}"
+        )
+    speed = rate * cores
+    lengths = range(1, max_length + 1)
+    fig, ax = plt.subplots(figsize=_FIGSIZE, dpi=_DPI, layout="constrained")
+    try:
+        for label, size, colour in _ALPHABETS:
+            seconds = [size**length / speed for length in lengths]
+            ax.plot(lengths, seconds, marker="o", markersize=4, color=colour, label=label)
+        ax.axhline(wordlist / speed, color=_REFUSE_COLOUR, linestyle="--", linewidth=1.5)
+        ax.annotate(
+            f"any word of a {wordlist:,}-word list",
+            (max_length + 0.4, wordlist / speed),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="right",
+            color=_REFUSE_COLOUR,
+        )
+        for name, seconds in _LANDMARKS:
+            ax.axhline(seconds, color="0.6", linestyle=":", linewidth=1)
+            ax.annotate(name, (0.6, seconds), xytext=(0, 2), textcoords="offset points", fontsize=8)
+        years = 2**256 / speed / _YEAR_SECONDS
+        ax.text(
+            0.99,
+            0.03,
+            f"secrets.token_bytes(32): about $10^{{{math.floor(math.log10(years))}}}$ years",
+            transform=ax.transAxes,
+            ha="right",
+            bbox={"facecolor": "white", "edgecolor": "0.6"},
+        )
+        ax.set_yscale("log")
+        ax.set_ylim(1e-6, 1e22)
+        ax.set_xlim(0.5, max_length + 0.5)
+        ax.set_xticks(list(lengths))
+        ax.set_xlabel("secret length (characters, chosen at random)")
+        ax.set_ylabel("time to try them all (seconds, log scale)")
+        ax.set_title(
+            f"Exhaustive search at {speed / 1e6:.2f} million HS256 guesses/s "
+            f"(this machine, {cores} core{'s' if cores > 1 else ''})"
+        )
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="alphabet", fontsize=8)
+        ax.grid(axis="x", alpha=0.3)
+    finally:
+        plt.close(fig)  # displayed once, as the returned value; no pyplot state kept
+    return fig

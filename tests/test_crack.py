@@ -212,6 +212,14 @@ def test_progress_callback_counts_up_to_the_whole_list(tmp_path: Path) -> None:
     assert seen[-1] == (60_001, 60_001)  # lines read, guesses tried
 
 
+def test_progress_bar_stays_quiet_when_stderr_is_not_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    result = crack(token_for(WORDS[10]), WORDS, processes=1, progress=True)
+    assert result.text == WORDS[10]
+    assert capsys.readouterr() == ("", "")  # tqdm shows a bar on terminals and in Jupyter only
+
+
 def test_rules_generate_the_named_variants() -> None:
     assert list(mangle("Secret", "case")) == [b"Secret", b"secret", b"SECRET"]
     assert list(mangle("pass", "leet")) == [b"pass", b"p@ss", b"pa$$", b"p@$$"]
@@ -283,3 +291,5 @@ def test_api_bad_input_raises_labkit_errors() -> None:
         crack(examples.CLASSIC_TOKEN, b"secret")
     with pytest.raises(CrackError, match="processes"):
         crack(examples.CLASSIC_TOKEN, WORDS, processes=True)  # type: ignore[arg-type]
+    with pytest.raises(CrackError, match="progress must be"):
+        crack(examples.CLASSIC_TOKEN, WORDS, progress="yes")  # type: ignore[arg-type]

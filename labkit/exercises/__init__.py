@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 # One module per notebook; each defines EXERCISES: tuple[Exercise, ...].
-_BANKS = ("start", "anatomy", "signing", "validation")
+_BANKS = ("start", "anatomy", "signing", "validation", "weak_secrets")
 
 Checker = Callable[[Any], "str | None"]
 
