@@ -55,6 +55,14 @@ NOTEBOOKS = (
         "required claims; what PyJWT checks by default and what labkit.verify adds.",
     ),
     Notebook(
+        "04-unverified-and-none.ipynb",
+        "Unverified and unsigned",
+        15,
+        15,
+        "Signatures never checked; alg none in every casing (none, None, NONE, nOnE); an empty "
+        "signature (CVE-2020-28042); an empty HMAC secret (CVE-2019-20933); the fix for each.",
+    ),
+    Notebook(
         "05-weak-secrets.ipynb",
         "Weak secrets",
         15,
@@ -62,6 +70,58 @@ NOTEBOOKS = (
         "Cracking an HS256 secret offline with a wordlist and rules, then forging with it; "
         "time-to-crack by length and alphabet; generating and rotating real secrets; "
         "when to prefer asymmetric keys.",
+    ),
+    Notebook(
+        "06-algorithm-confusion.ipynb",
+        "Algorithm confusion",
+        20,
+        15,
+        "RS256 to HS256 with the public key as the HMAC secret, from a PEM or a JWK; recovering "
+        "the RSA key from two tokens with a gcd; why PyJWT >= 2.4 refuses PEM keys as HMAC "
+        "secrets; the CVE history.",
+    ),
+    Notebook(
+        "07-header-injection.ipynb",
+        "Header injection",
+        20,
+        20,
+        "jwk (CVE-2018-0114) and jku against a real loopback key server; kid path traversal to "
+        "/dev/null; kid SQL injection; why letting the token choose its key is the root bug.",
+    ),
+    Notebook(
+        "08-psychic-signatures.ipynb",
+        "Psychic signatures",
+        15,
+        15,
+        "ECDSA verification step by step; the missing 0 < r, s < n check of CVE-2022-21449; "
+        "r = s = 0 forging any claims under any key; the one-line fix and how to test for it.",
+    ),
+    Notebook(
+        "09-lambda-authorizer.ipynb",
+        "Lambda authorizer",
+        25,
+        15,
+        "The source article's Node.js authorizer in Python and what is wrong with it; TOKEN, "
+        "REQUEST and HTTP API events; IAM policies; 401, 403 and 500 for real; the policy "
+        "cache and its pitfalls; the JWT authorizer; the SAM template.",
+    ),
+    Notebook(
+        "10-api-platform.ipynb",
+        "API platform",
+        25,
+        15,
+        "The source article's case study end to end: login, roles and scopes, a model API, "
+        "short expiry and refresh, logout and revocation against a cached policy, key rotation, "
+        "HTTPS on the wire.",
+    ),
+    Notebook(
+        "11-capstone-audit.ipynb",
+        "Capstone audit",
+        25,
+        35,
+        "Three local APIs with hidden flaws: recon, breaking in by hand, `labkit scan` and its "
+        "root-cause report, the fix and a clean re-scan, logout against a cached policy; the "
+        "kit's best-practices checklist.",
     ),
 )
 

@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_decode(sub)
     _add_verify(sub)
     _add_crack(sub)
+    _add_serve(sub)
+    _add_workshop(sub)
+    _add_scan(sub)
     return parser
 
 
@@ -167,6 +170,183 @@ def _crack(args: argparse.Namespace) -> int:
     sys.stdout.buffer.write(result.secret + b"\n")  # the exact bytes, whatever their encoding
     sys.stdout.flush()
     return EXIT_OK
+
+
+def _add_workshop(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("workshop", help="build the learner edition; check the instructor notebooks")
+    tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
+    build = tasks.add_parser("build", help="write learner copies: solutions out, outputs cleared")
+    build.add_argument("outdir", help="the folder to write them to (outside the notebooks folder)")
+    check = tasks.add_parser("check", help="every exercise has a task, a solution, a check, hints")
+    for task, run in ((build, _workshop_build), (check, _workshop_check)):
+        task.add_argument(
+            "--source", metavar="DIR", help="the instructor notebooks (default: ./notebooks)"
+        )
+        task.set_defaults(run=run)
+
+
+def _workshop_build(args: argparse.Namespace) -> int:
+    """Exit 0 listing what was written; 2 if the notebooks cannot be turned into an edition."""
+    from labkit import workshop  # imported on use: nbformat is not needed by other commands
+
+    written = workshop.build(args.outdir, args.source)
+    print(f"labkit workshop: wrote {len(written)} learner notebooks to {args.outdir}")
+    for path in written:
+        print(f"  {path.name}")
+    return EXIT_OK
+
+
+def _workshop_check(args: argparse.Namespace) -> int:
+    """Exit 0 when every notebook has the workshop shape, 1 listing each problem on stderr."""
+    from labkit import workshop
+
+    paths = workshop.notebooks(args.source)
+    problems = workshop.check(args.source)
+    for problem in problems:
+        print(f"labkit workshop check: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_FAIL
+    count = sum(len(workshop.exercise_cells(workshop.read(path))) for path in paths)
+    print(
+        f"labkit workshop check: {len(paths)} notebooks, {count} exercises: objectives, minutes, "
+        "key points, and for every exercise a task with hints, the bank's solution and a check"
+    )
+    return EXIT_OK
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "serve", help="run the local API Gateway, Lambda authorizer and IdP on 127.0.0.1"
+    )
+    p.add_argument("--preset", default="hardened", metavar="NAME", help="default: hardened")
+    p.add_argument("--list", action="store_true", help="list the presets, one per line, and exit")
+    p.add_argument("--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="default 0: the OS picks a free port")
+    p.add_argument(
+        "--mode",
+        choices=("rest", "http", "jwt"),
+        default="rest",
+        help="REST API + Lambda authorizer (default), HTTP API + Lambda, HTTP API + JWT authorizer",
+    )
+    p.add_argument("--authorizer-type", choices=("TOKEN", "REQUEST"), default="TOKEN")
+    p.add_argument(
+        "--cache-ttl", type=float, default=300, metavar="S", help="authorizer cache, 0 to 3600 s"
+    )
+    p.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Print ``Serving on URL`` first, then serve until Ctrl-C (exit 0)."""
+    import logging
+
+    from labkit.aws import presets, server  # werkzeug is imported only for this command
+
+    if args.list:
+        for preset in presets.available():
+            print(f"{preset.name:<21} {preset.summary}")
+        return EXIT_OK
+    lab = server.create_lab(
+        args.preset, mode=args.mode, authorizer_type=args.authorizer_type, cache_ttl=args.cache_ttl
+    )
+    try:
+        httpd = server.listen(lab.gateway, args.host, args.port, quiet=False)
+        print(f"Serving on {server.url_of(args.host, httpd.server_port)}", flush=True)
+        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+        print(
+            f"preset {args.preset}, {args.mode} API; DEMO ONLY users alice/wonderland (reader), "
+            "bob/builder (admin); Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            print("labkit serve: stopped", file=sys.stderr)
+        finally:
+            httpd.server_close()
+    finally:
+        lab.close()
+    return EXIT_OK
+
+
+def _add_scan(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "scan", help="run every attack of the kit against a JWT-protected URL (loopback by default)"
+    )
+    p.add_argument("url", help="the endpoint to test, e.g. http://127.0.0.1:8000/api/profile")
+    p.add_argument("--token", required=True, help="a valid token for it, or - to read from stdin")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--header",
+        default="Authorization",
+        metavar="NAME",
+        help="send the token in this header (default Authorization, as 'Bearer <token>')",
+    )
+    where.add_argument("--cookie", metavar="NAME", help="send the token in this cookie instead")
+    p.add_argument("--canary", metavar="TEXT", help="text only an authenticated answer contains")
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="scan this non-loopback host too (only with the owner's permission); repeatable",
+    )
+    p.add_argument(
+        "--public-key", metavar="PEM", help="the RSA/EC public key for the confusion probe"
+    )
+    p.add_argument(
+        "--expired-token", metavar="TOKEN", help="an expired token of the same service to replay"
+    )
+    p.add_argument(
+        "--wordlist", metavar="FILE", help="secrets to try on HS tokens (default: bundled)"
+    )
+    p.add_argument(
+        "--timeout", type=float, default=5.0, metavar="S", help="per request (default 5)"
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(run=_scan)
+
+
+def _scan(args: argparse.Namespace) -> int:
+    """Exit 0 when nothing got through, 1 with findings, 2 for bad input or a refused target."""
+    from labkit import scan  # imported on use: requests is not needed by other commands
+
+    raw = sys.stdin.read().strip() if args.token == "-" else args.token
+    try:
+        public_key = _read_bytes(args.public_key) if args.public_key else None
+    except OSError as exc:
+        print(f"labkit scan: cannot read {args.public_key}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        reminder = scan.check_target(args.url, args.allow_host)
+        if reminder:
+            print(f"labkit scan: {reminder}", file=sys.stderr)
+        report = scan.scan(
+            args.url,
+            raw,
+            header=args.header,
+            cookie=args.cookie,
+            canary=args.canary,
+            allow_hosts=args.allow_host,
+            public_key=public_key,
+            expired_token=args.expired_token,
+            wordlist=args.wordlist,
+            timeout=args.timeout,
+        )
+    except MalformedTokenError as exc:  # bad input here, not a verdict on the target
+        print(f"labkit scan: malformed token: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps({"url": args.url, **report.to_dict()}, indent=2))
+    else:
+        print(f"labkit scan {args.url}")
+        print(report.text())
+    return report.exit_code
+
+
+def _read_bytes(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
 
 
 if __name__ == "__main__":  # pragma: no cover

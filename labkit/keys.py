@@ -44,8 +44,20 @@ __all__ = [
 
 Jwk = dict[str, Any]
 
-DEMO_KEYS: tuple[str, ...] = ("hmac", "rsa", "rsa-2", "p256", "p384", "p521", "ed25519")
-"""Names of the DEMO ONLY keys shipped in ``labkit/data/keys`` (never use them for real)."""
+DEMO_KEYS: tuple[str, ...] = (
+    "hmac",
+    "rsa",
+    "rsa-2",
+    "p256",
+    "p384",
+    "p521",
+    "ed25519",
+    "rsa-1024",
+)
+"""Names of the DEMO ONLY keys shipped in ``labkit/data/keys`` (never use them for real).
+
+``rsa-1024`` is a lab key for the RSA key-recovery attack only: too short for real use, and
+refused by ``labkit.verify``."""
 
 _DEMO_FOR_ALG = {
     **dict.fromkeys(("HS256", "HS384", "HS512"), "hmac"),

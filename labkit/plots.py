@@ -13,6 +13,9 @@ measured them, so notebooks print them only through ``format_duration``
 learner's machine into the time needed to try every secret of a given length
 and alphabet.
 
+``plot_scan_summary`` (notebook 11) shows which probes of ``labkit.scan`` got
+through where: one row per scanned service, one column per probe.
+
 Figures are returned, never shown: the caller (a notebook cell) displays them.
 """
 
@@ -42,6 +45,7 @@ __all__ = [
     "format_duration",
     "plot_algorithm_costs",
     "plot_claims_timeline",
+    "plot_scan_summary",
     "plot_time_to_crack",
 ]
 
@@ -349,3 +353,73 @@ def plot_time_to_crack(
     finally:
         plt.close(fig)  # displayed once, as the returned value; no pyplot state kept
     return fig
+
+
+# Notebook 11: what a scan let through -----------------------------------------------------------
+
+_SCAN_COLOURS = {
+    "root cause": "#D55E00",  # accepted: the probe that proves a finding
+    "explained": "#E69F00",  # accepted too, but only because of that root cause
+    "refused": "#009E73",
+    "error": "#000000",
+    "skipped": "#DDDDDD",
+}
+
+
+def plot_scan_summary(reports: Mapping[str, Any]) -> Figure:
+    """One row per scanned service (``name -> labkit.scan.ScanReport``), one column per probe.
+
+    A cell is vermillion where a probe proves a finding, orange where it got
+    through only because of that finding (the root cause), green where it was
+    refused, grey where it did not apply; each row ends with what was found.
+    """
+    from matplotlib.colors import to_rgb
+    from matplotlib.patches import Patch
+
+    from labkit.scan import PROBE_IDS
+
+    if not reports:
+        raise ValueError("plot_scan_summary needs at least one report")
+    names = list(reports)
+    grid = [[to_rgb(_SCAN_COLOURS[_scan_cell(reports[n], p)]) for p in PROBE_IDS] for n in names]
+    fig, ax = plt.subplots(figsize=_FIGSIZE, dpi=_DPI, layout="constrained")
+    try:
+        ax.imshow(grid, aspect="auto")
+        ax.set_xticks(range(len(PROBE_IDS)), PROBE_IDS, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(len(names)), names)
+        ax.set_xticks([x - 0.5 for x in range(1, len(PROBE_IDS))], minor=True)
+        ax.set_yticks([y - 0.5 for y in range(1, len(names))], minor=True)
+        ax.grid(which="minor", color="white", linewidth=2)
+        ax.tick_params(which="minor", length=0)
+        for row, name in enumerate(names):
+            found = ", ".join(reports[name].flaws) or "clean"
+            ax.annotate(
+                found,
+                (1.01, row),
+                xycoords=("axes fraction", "data"),
+                va="center",
+                fontsize=9,
+                color=_SCAN_COLOURS["root cause" if reports[name].flaws else "refused"],
+            )
+        ax.legend(
+            handles=[Patch(color=colour, label=label) for label, colour in _SCAN_COLOURS.items()],
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.38),
+            ncol=len(_SCAN_COLOURS),
+            fontsize=8,
+        )
+        ax.set_title("What each probe of labkit.scan got through, per service")
+    finally:
+        plt.close(fig)
+    return fig
+
+
+def _scan_cell(report: Any, probe: str) -> str:
+    """The colour key of one probe in one report."""
+    attempt = next((a for a in report.attempts if a.probe == probe), None)
+    if attempt is None or attempt.verdict == "skipped":
+        return "skipped"
+    if attempt.verdict != "accepted":
+        return attempt.verdict
+    proofs = {a.probe for finding in report.findings for a in finding.attempts}
+    return "root cause" if probe in proofs else "explained"

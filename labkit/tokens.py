@@ -11,11 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from labkit.errors import MalformedTokenError
+from labkit.errors import LabkitError, MalformedTokenError
 
 __all__ = [
     "Jws",
@@ -30,6 +32,9 @@ __all__ = [
     "signing_input",
     "split",
 ]
+
+Wordlist = bool | str | os.PathLike[str] | Iterable[str | bytes] | None
+"""What ``lint`` takes to look for a guessable secret: see its docstring."""
 
 _B64URL_CHARS = re.compile(r"[A-Za-z0-9_-]*")
 _COMPACT_CHARS = re.compile(r"[A-Za-z0-9_.-]*")  # the common case: no whitespace to look for
@@ -187,10 +192,13 @@ def encode(header: dict[str, Any], payload: dict[str, Any] | bytes, signature: b
     return f"{signing_input(header, payload).decode('ascii')}.{b64url_encode(signature)}"
 
 
-def lint(token: Token, now: float | None = None) -> list[str]:
+def lint(token: Token, now: float | None = None, *, wordlist: Wordlist = None) -> list[str]:
     """Plain-words warnings about a decoded token, for humans (not a verification).
 
     ``now`` (epoch seconds) enables the time checks; leave it out to skip them.
+    ``wordlist`` enables the guessable-secret check for HS256/384/512 tokens: ``True``
+    for the kit's bundled list of weak secrets, or any word source ``labkit.attacks.crack``
+    takes (a path, an iterable of words). It runs the cracker: cheap for the bundled list.
     """
     notes = []
     alg = token.header.get("alg")
@@ -208,7 +216,27 @@ def lint(token: Token, now: float | None = None) -> list[str]:
         notes.append("'exp' is in the past: the token has expired")
     elif now is not None and exp - now > _LONG_LIFETIME:
         notes.append("'exp' is more than a day away: long-lived tokens widen the theft window")
+    if wordlist is not None and wordlist is not False:
+        notes += _guessable_secret(token, None if wordlist is True else wordlist)
     return notes
+
+
+def _guessable_secret(token: Token, words: Any) -> list[str]:
+    """The cracker's verdict on an HS* token's secret, as a lint note (none for other algs)."""
+    from labkit.attacks import crack  # imported on use: the cracker imports this module
+
+    compact = f"{token.signing_input.decode('ascii')}.{b64url_encode(token.signature)}"
+    try:
+        target = crack.Target.from_token(compact)
+    except LabkitError:  # not HS256/384/512, or a signature no secret can produce
+        return []
+    found = crack.crack(target, words)
+    if found.text is None:
+        return []
+    return [
+        f"the {target.alg} secret is {found.text!r}, found in a wordlist of weak secrets: "
+        "anyone who tries it can sign any claims"
+    ]
 
 
 _LONG_LIFETIME = 24 * 3600

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -26,6 +27,7 @@ DEMO_THUMBPRINTS = {
     "hmac": "q5m8-09J05lJn9Sdl06lcMQBBVATIaPReachIvmLl5E",
     "rsa": "z8ZoOtT3Zp2FIl-IEjrybgRA9XHvJUrAAmcmw5VBBoE",
     "rsa-2": "A5yM3iAIqJYjPvPhLBhVIDx3Ool3ot5NDRI3ExtuK-c",
+    "rsa-1024": "00uD2pO_9vy5MuHeg6aBr-5WiQNcW_z84jvFw50OkWk",
     "p256": "N3_9LdUsrshKZ43kAUfC_BJmsk7FPB0HEGLcqHHvnUs",
     "p384": "_WgNVIzXXT0gFLn9-y48mPLPBKq5QYjm6-pPwy9MQZ8",
     "p521": "5aQoyv_X-ZKe0-vOzY-J-5TveOASykgoLMapX1vy9oE",
@@ -34,6 +36,7 @@ DEMO_THUMBPRINTS = {
 PYJWT_TO_JWK = {
     "rsa": jwt.algorithms.RSAAlgorithm.to_jwk,
     "rsa-2": jwt.algorithms.RSAAlgorithm.to_jwk,
+    "rsa-1024": jwt.algorithms.RSAAlgorithm.to_jwk,
     "p256": jwt.algorithms.ECAlgorithm.to_jwk,
     "p384": jwt.algorithms.ECAlgorithm.to_jwk,
     "p521": jwt.algorithms.ECAlgorithm.to_jwk,
@@ -67,7 +70,16 @@ def same_key(a: object, b: object) -> bool:
 
 
 def test_demo_key_names() -> None:
-    assert keys.DEMO_KEYS == ("hmac", "rsa", "rsa-2", "p256", "p384", "p521", "ed25519")
+    assert keys.DEMO_KEYS == (
+        "hmac",
+        "rsa",
+        "rsa-2",
+        "p256",
+        "p384",
+        "p521",
+        "ed25519",
+        "rsa-1024",
+    )
 
 
 @pytest.mark.parametrize("name", keys.DEMO_KEYS)
@@ -146,9 +158,11 @@ def test_each_pem_file_says_demo_only_and_still_loads(name: str) -> None:
         serialization.load_pem_private_key(text.encode(), None), keys.demo_public_key(name)
     )
     alg = {"rsa": "RS256", "rsa-2": "PS256", "p256": "ES256", "p384": "ES384"}.get(name)
-    alg = alg or {"p521": "ES512", "ed25519": "EdDSA"}[name]
-    token = jwt.encode({"sub": "alice"}, text, algorithm=alg)  # PyJWT reads the text as-is
-    assert jwt.decode(token, keys.demo_public_key(name), algorithms=[alg]) == {"sub": "alice"}
+    alg = alg or {"p521": "ES512", "ed25519": "EdDSA", "rsa-1024": "RS256"}[name]
+    with warnings.catch_warnings():  # PyJWT warns on the 1024-bit lab key, rightly
+        warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+        token = jwt.encode({"sub": "alice"}, text, algorithm=alg)  # PyJWT reads the text as-is
+        assert jwt.decode(token, keys.demo_public_key(name), algorithms=[alg]) == {"sub": "alice"}
 
 
 def test_readme_says_demo_only_and_lists_every_file() -> None:

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import requests
+from labserver import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
 START_PAGE = "notebooks/00-start-here.ipynb"
 STAMP = ".venv/.installed"  # the Makefile's install stamp
 RUNTIME_DIR = ROOT / ".cache" / "jupyter" / "runtime"  # the Makefile's JUPYTER_RUNTIME_DIR
 STARTUP_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def server_info(port: int) -> dict | None:
@@ -39,38 +31,6 @@ def server_info(port: int) -> dict | None:
         if info.get("port") == port:
             return info
     return None
-
-
-def group_alive(pgid: int) -> bool:
-    """Is any process of the group still running? Zombies do not count."""
-    proc_dir = Path("/proc")
-    if not proc_dir.is_dir():
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    for stat in proc_dir.glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if fields[2] == str(pgid) and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
-            return True
-    return False
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate make, its shell and jupyter: the whole process group, and wait for it."""
-    for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if proc.poll() is not None and not group_alive(proc.pid):
-                return
-            time.sleep(0.1)
-    proc.wait(timeout=5)
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="`make` is not on PATH")

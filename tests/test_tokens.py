@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from labkit import tokens
+from labkit import examples, tokens
 from labkit.errors import InvalidTokenError, MalformedTokenError
 
 HEADER = tokens.b64url_encode(b'{"alg":"HS256","typ":"JWT"}')
@@ -157,3 +157,19 @@ def test_lint_names_risky_tokens() -> None:
     assert "'exp' is in the past: the token has expired" in notes
     assert tokens.lint(tokens.parse(tokens.encode({"alg": "HS256"}, {"exp": 10**6})), now=0)[-1]
     assert tokens.lint(tokens.parse(tokens.encode({"alg": "HS256"}, {"exp": 60})), now=0) == []
+
+
+def test_lint_finds_a_guessable_hmac_secret_with_the_cracker() -> None:
+    classic = tokens.parse(examples.CLASSIC_TOKEN)  # signed with "your-256-bit-secret"
+    found = [n for n in tokens.lint(classic, wordlist=True) if "wordlist" in n]
+    assert found == [
+        "the HS256 secret is 'your-256-bit-secret', found in a wordlist of weak secrets: "
+        "anyone who tries it can sign any claims"
+    ]
+    assert not any("wordlist" in n for n in tokens.lint(classic))  # off unless asked
+    assert not any("wordlist" in n for n in tokens.lint(classic, wordlist=["a", "b"]))
+    assert any("wordlist" in n for n in tokens.lint(classic, wordlist=["your-256-bit-secret"]))
+    demo = tokens.parse(examples.lab_token())  # a random 64-character secret
+    assert tokens.lint(demo, wordlist=True) == []
+    unsigned = tokens.parse(tokens.encode({"alg": "none"}, {"exp": 1}))
+    assert tokens.lint(unsigned, wordlist=True) == tokens.lint(unsigned)  # nothing to crack

@@ -33,7 +33,20 @@ __all__ = [
 ]
 
 # One module per notebook; each defines EXERCISES: tuple[Exercise, ...].
-_BANKS = ("start", "anatomy", "signing", "validation", "weak_secrets")
+_BANKS = (
+    "start",
+    "anatomy",
+    "signing",
+    "validation",
+    "unverified",
+    "weak_secrets",
+    "confusion",
+    "injection",
+    "psychic",
+    "authorizer",
+    "platform",
+    "capstone",
+)
 
 Checker = Callable[[Any], "str | None"]
 

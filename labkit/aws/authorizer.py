@@ -1,0 +1,411 @@
+"""The Lambda authorizer: validate the caller's JWT, answer with an IAM policy.
+
+``handler(event, context)`` is the function to deploy (``deploy/aws/template.yaml``
+does): it reads its configuration from environment variables, like any
+Lambda, and serves the three event shapes API Gateway sends:
+
+- REST API ``TOKEN`` events (``authorizationToken``, ``methodArn``);
+- REST API ``REQUEST`` events (all headers, query string, ``methodArn``);
+- HTTP API payload 2.0 events (``routeArn``, ``identitySource``), answered
+  with a simple response ``{"isAuthorized": ..., "context": {...}}``.
+
+An invalid token raises ``Exception("Unauthorized")``: that exact message is
+how a REST API authorizer asks API Gateway for a 401. A valid token gets a
+policy from its claims (``policy_for``): every user may read ``/api/profile``,
+the ``predict`` scope opens ``POST /api/predict``, and ``/api/admin`` is
+allowed to role ``admin`` and explicitly denied to everyone else.
+
+``Authorizer`` is the same logic as an object, for the local gateway: it can
+take its keys from the identity provider in-process, check a revocation
+list, run on a frozen clock, and swap in one of ``labkit.vulnerable``'s
+verifiers for the attack presets.
+
+Environment variables (exactly one of ``JWT_SECRET`` and ``JWKS_URL``):
+
+==================  =========================================================
+``JWT_ISSUER``      the one issuer to trust (``iss``, exact match); required
+``JWT_AUDIENCE``    this API's audience (``aud``); required
+``JWT_ALGORITHMS``  comma-separated allowed algorithms; default ``RS256``
+``JWKS_URL``        where the issuer publishes its keys (https, or loopback http)
+``JWT_SECRET``      an HMAC secret (HS256/384/512 only; 32+ bytes)
+``JWT_LEEWAY``      seconds of clock skew to allow; default 0
+==================  =========================================================
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from labkit.algorithms import ALGORITHMS
+from labkit.aws.clock import Clock, system_clock
+from labkit.aws.policy import AuthPolicy, Decision, Policy
+from labkit.errors import ConfigurationError, InvalidTokenError, KeyNotFoundError, LabkitError
+from labkit.verify import verify
+
+__all__ = [
+    "Authorizer",
+    "AuthorizerConfig",
+    "JwksClient",
+    "LambdaContext",
+    "bearer_token",
+    "handler",
+    "policy_for",
+    "scopes_of",
+]
+
+log = logging.getLogger(__name__)
+
+Verifier = Callable[..., dict[str, Any]]
+"""``labkit.verify`` or a function with its signature (the zoo in ``labkit.vulnerable``)."""
+PolicyMaker = Callable[[dict[str, Any], str], dict[str, Any]]
+"""Claims and the method ARN in, an authorizer response (principalId, policy, context) out."""
+
+_JWKS_MAX_BYTES = 64 * 1024
+_JWKS_TTL = 300.0
+_JWKS_MIN_REFRESH = 30.0  # an unknown kid triggers at most one re-fetch per 30 s
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The parts of the Lambda runtime's context object an authorizer may read."""
+
+    function_name: str = "labkit-authorizer"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    memory_limit_in_mb: int = 128
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:labkit-authorizer"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 3000
+
+
+@dataclass(frozen=True)
+class AuthorizerConfig:
+    """What the authorizer trusts: one issuer, one audience, fixed algorithms, and its keys."""
+
+    issuer: str
+    audience: str
+    algorithms: tuple[str, ...] = ("RS256",)
+    jwks_url: str | None = None
+    secret: str | None = None
+    leeway: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("issuer", "audience"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ConfigurationError(f"the authorizer needs {name} (JWT_{name.upper()})")
+        if not self.algorithms or any(alg not in ALGORITHMS for alg in self.algorithms):
+            raise ConfigurationError(
+                f"JWT_ALGORITHMS must list known algorithms, got {','.join(self.algorithms)!r}",
+                f"known: {', '.join(ALGORITHMS)}",
+            )
+        if self.jwks_url is not None and self.secret is not None:
+            raise ConfigurationError("set JWKS_URL or JWT_SECRET, not both")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AuthorizerConfig:
+        """Read ``JWT_ISSUER``, ``JWT_AUDIENCE``, ``JWT_ALGORITHMS``, ``JWKS_URL``, ... ."""
+        env = os.environ if environ is None else environ
+        if not env.get("JWKS_URL") and not env.get("JWT_SECRET"):
+            raise ConfigurationError(
+                "the authorizer has no keys: set JWKS_URL (or JWT_SECRET for HMAC)",
+                "a Lambda authorizer without keys must fail loudly, never allow",
+            )
+        leeway = env.get("JWT_LEEWAY", "0")
+        try:
+            seconds = float(leeway)
+        except ValueError:
+            raise ConfigurationError(f"JWT_LEEWAY must be seconds, got {leeway!r}") from None
+        algorithms = tuple(a.strip() for a in env.get("JWT_ALGORITHMS", "RS256").split(",") if a)
+        return cls(
+            issuer=env.get("JWT_ISSUER", ""),
+            audience=env.get("JWT_AUDIENCE", ""),
+            algorithms=algorithms,
+            jwks_url=env.get("JWKS_URL") or None,
+            secret=env.get("JWT_SECRET") or None,
+            leeway=seconds,
+        )
+
+
+class JwksClient:
+    """Fetch and cache an issuer's JWKS; fetch again (rate-limited) when a kid is unknown.
+
+    The rate limit (one re-fetch per 30 s) stops a flood of made-up kids from
+    turning into a flood of requests to the issuer. It is also why an issuer
+    should publish a new key a while before it signs with it.
+
+    The URL must be https, or http to a loopback address (the local gateway):
+    keys fetched over plain HTTP from the network could be swapped in transit.
+    """
+
+    def __init__(self, url: str, *, ttl: float = _JWKS_TTL, clock: Clock = system_clock) -> None:
+        self.url = _checked_url(url)
+        self._ttl = ttl
+        self._clock = clock
+        self._jwks: dict[str, Any] | None = None
+        self._fetched_at = -float("inf")
+        self._lock = threading.Lock()
+
+    def __call__(self) -> dict[str, Any]:
+        with self._lock:
+            if self._jwks is None or self._clock() - self._fetched_at >= self._ttl:
+                self._fetch()
+            assert self._jwks is not None
+            return self._jwks
+
+    def refresh(self) -> bool:
+        """Fetch now, unless the last fetch was under 30 s ago; True if it fetched."""
+        with self._lock:
+            if self._clock() - self._fetched_at < _JWKS_MIN_REFRESH:
+                return False
+            self._fetch()
+            return True
+
+    def _fetch(self) -> None:
+        try:
+            with requests.Session() as session:
+                session.trust_env = False  # loopback stays loopback: no proxy from the env
+                response = session.get(self.url, timeout=5, allow_redirects=False)
+        except requests.RequestException as exc:
+            raise ConfigurationError(
+                f"cannot fetch the JWKS at {self.url}: {type(exc).__name__}"
+            ) from None
+        if response.status_code != 200 or len(response.content) > _JWKS_MAX_BYTES:
+            raise ConfigurationError(
+                f"the JWKS at {self.url} answered HTTP {response.status_code}, "
+                f"{len(response.content)} bytes"
+            )
+        try:
+            jwks = response.json()
+        except ValueError:
+            raise ConfigurationError(f"the JWKS at {self.url} is not JSON") from None
+        if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+            raise ConfigurationError(f"the document at {self.url} is not a JWKS")
+        self._jwks, self._fetched_at = jwks, self._clock()
+
+
+def _checked_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http":
+        try:
+            if (
+                parts.hostname == "localhost"
+                or ipaddress.ip_address(parts.hostname or "").is_loopback
+            ):
+                return url
+        except ValueError:
+            pass
+    raise ConfigurationError(
+        f"JWKS_URL must be https (or http to 127.0.0.1), got {url!r}",
+        "keys fetched over plain HTTP can be replaced by anyone on the path",
+    )
+
+
+# Tokens and policies -----------------------------------------------------------------------------
+
+
+def bearer_token(value: object) -> str:
+    """The token in an ``Authorization: Bearer <token>`` value; ``InvalidTokenError`` if none."""
+    if not isinstance(value, str) or not value:
+        raise InvalidTokenError("no Authorization header value")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token or token != token.strip() or " " in token:
+        raise InvalidTokenError(
+            "the Authorization header is not 'Bearer <token>'",
+            "the scheme is Bearer, then one space, then the compact token",
+        )
+    return token
+
+
+def scopes_of(claims: Mapping[str, Any]) -> tuple[str, ...]:
+    """The token's scopes: ``scope`` (space-separated, RFC 8693) or ``scp`` (a list)."""
+    scope = claims.get("scope")
+    if isinstance(scope, str):
+        return tuple(scope.split())
+    scp = claims.get("scp")
+    if isinstance(scp, list) and all(isinstance(item, str) for item in scp):
+        return tuple(scp)
+    return ()
+
+
+def policy_for(claims: dict[str, Any], method_arn: str) -> dict[str, Any]:
+    """The demo API's policy for these (verified) claims, for the whole API and stage.
+
+    Granting per API rather than per ``methodArn`` keeps a cached policy right
+    for every path the same token calls next.
+    """
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise InvalidTokenError("the token has no 'sub': no principal to authorize")
+    role = claims.get("role") if isinstance(claims.get("role"), str) else "none"
+    scopes = scopes_of(claims)
+    policy = AuthPolicy.for_arn(sub, method_arn).allow("GET", "/api/profile")
+    if "predict" in scopes:
+        policy.allow("POST", "/api/predict")
+    if role == "admin":
+        policy.allow("*", "/api/admin").allow("*", "/api/admin/*")
+    else:
+        policy.deny("*", "/api/admin").deny("*", "/api/admin/*")
+    context = {"sub": sub, "role": role, "scope": " ".join(scopes)}
+    return policy.build(context=context)
+
+
+# The authorizer ----------------------------------------------------------------------------------
+
+
+class Authorizer:
+    """A Lambda authorizer as an object: call it with ``(event, context)`` like the real one.
+
+    ``key`` is what the verifier checks signatures with (a JWKS dict, a PEM, a
+    secret, a key directory for ``kid_as_path``), or a zero-argument callable
+    returning it (so key rotation shows at once). ``is_revoked(jti)`` adds a
+    deny-list check. ``verifier`` is ``labkit.verify`` unless a lab swaps it.
+    """
+
+    def __init__(
+        self,
+        config: AuthorizerConfig,
+        *,
+        key: Any = None,
+        verifier: Verifier = verify,
+        is_revoked: Callable[[str], bool] | None = None,
+        clock: Clock = system_clock,
+        policy: PolicyMaker = policy_for,
+    ) -> None:
+        self.config = config
+        self.verifier = verifier
+        self.is_revoked = is_revoked
+        self.clock = clock
+        self.policy = policy
+        if key is None:
+            key = config.secret if config.secret else JwksClient(_url(config), clock=clock)
+        self._key = key
+
+    def __call__(self, event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+        if not isinstance(event, Mapping):
+            raise ConfigurationError(
+                f"an authorizer event is an object, got {type(event).__name__}"
+            )
+        if event.get("version") == "2.0":
+            return self._simple(event)
+        kind = event.get("type")
+        if kind not in ("TOKEN", "REQUEST"):
+            raise ConfigurationError(f"unknown authorizer event type {kind!r}")
+        raw = (
+            event.get("authorizationToken") if kind == "TOKEN" else _header(event, "authorization")
+        )
+        arn = event.get("methodArn")
+        if not isinstance(arn, str):
+            raise ConfigurationError("the event has no methodArn")
+        try:
+            claims = self.claims(bearer_token(raw))
+            return self.policy(claims, arn)
+        except InvalidTokenError as exc:
+            log.info("Unauthorized: %s", exc)
+            raise Exception("Unauthorized") from exc  # the exact message API Gateway maps to 401
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """Check signature, claims and revocation: the claims, or ``InvalidTokenError``."""
+        try:
+            claims = self._verify(token)
+        except KeyNotFoundError:
+            refresh = getattr(self._key, "refresh", None)
+            if refresh is None or not refresh():
+                raise
+            claims = self._verify(token)  # the issuer may have rotated its keys since we fetched
+        jti = claims.get("jti")
+        if self.is_revoked is not None and isinstance(jti, str) and self.is_revoked(jti):
+            raise InvalidTokenError("the token was revoked: its jti is on the deny-list (logout)")
+        return claims
+
+    def _verify(self, token: str) -> dict[str, Any]:
+        key = self._key() if callable(self._key) else self._key
+        try:
+            return self.verifier(
+                token,
+                key,
+                algorithms=list(self.config.algorithms),
+                audience=self.config.audience,
+                issuer=self.config.issuer,
+                leeway=self.config.leeway,
+                now=self.clock(),
+            )
+        except (InvalidTokenError, ConfigurationError):
+            raise
+        except LabkitError as exc:  # bad key material in the token's reach: still a bad token
+            raise InvalidTokenError(str(exc)) from exc
+        except (ValueError, TypeError, OSError) as exc:  # a zoo verifier tripping: fail closed
+            raise InvalidTokenError(f"the verifier failed: {type(exc).__name__}: {exc}") from exc
+
+    def _simple(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """HTTP API payload 2.0: a simple response, decided here for this route."""
+        arn = event.get("routeArn")
+        if not isinstance(arn, str):
+            raise ConfigurationError("the 2.0 event has no routeArn")
+        sources = event.get("identitySource")
+        raw = (
+            sources[0] if isinstance(sources, list) and sources else _header(event, "authorization")
+        )
+        try:
+            claims = self.claims(bearer_token(raw))
+            response = self.policy(claims, arn)
+        except InvalidTokenError as exc:
+            log.info("not authorized: %s", exc)
+            return {"isAuthorized": False}
+        decision = Policy.parse(response["policyDocument"]).evaluate(arn)
+        return {"isAuthorized": decision is Decision.ALLOW, "context": response.get("context", {})}
+
+
+def _url(config: AuthorizerConfig) -> str:
+    if config.jwks_url is None:
+        raise ConfigurationError("the authorizer has neither JWKS_URL nor JWT_SECRET")
+    return config.jwks_url
+
+
+def _header(event: Mapping[str, Any], name: str) -> object:
+    headers = event.get("headers")
+    if not isinstance(headers, Mapping):
+        return None
+    return next((v for k, v in headers.items() if isinstance(k, str) and k.lower() == name), None)
+
+
+# The Lambda entry point --------------------------------------------------------------------------
+
+_ENV_NAMES = (
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
+    "JWT_ALGORITHMS",
+    "JWKS_URL",
+    "JWT_SECRET",
+    "JWT_LEEWAY",
+)
+_from_env: tuple[tuple[str | None, ...], Authorizer] | None = None
+_from_env_lock = threading.Lock()
+
+
+def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+    """The Lambda function: configured from the environment, built once per container.
+
+    Deploy it as ``labkit.aws.authorizer.handler``. A missing setting raises
+    ``ConfigurationError``, which API Gateway turns into a 500: an authorizer
+    that cannot check tokens must never let them through.
+    """
+    global _from_env
+    settings = tuple(os.environ.get(name) for name in _ENV_NAMES)
+    with _from_env_lock:
+        if _from_env is None or _from_env[0] != settings:
+            _from_env = (settings, Authorizer(AuthorizerConfig.from_env(), clock=time.time))
+        authorizer = _from_env[1]
+    return authorizer(event, context)

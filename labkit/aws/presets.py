@@ -1,0 +1,215 @@
+"""The local API's presets: the hardened service, and eight services with one flaw each.
+
+A preset decides two things: how the identity provider signs (``alg`` and
+key) and which verifier the Lambda authorizer runs. ``hardened`` runs
+``labkit.verify`` against the provider's JWKS. Each vulnerable preset runs one
+verifier of ``labkit.vulnerable``, which is ``labkit.verify`` with one bug put
+back, so the service has exactly that one flaw. Where the flaw needs a
+different kind of key (an HMAC secret, a key directory, an ES256 key), the
+provider signs with that kind; the authorizer's issuer, audience, expiry,
+revocation and policy are the same everywhere.
+
+=====================  ========  ================================================
+preset                 signs     the authorizer's verifier, and its key
+=====================  ========  ================================================
+hardened               RS256     ``labkit.verify``, the provider's JWKS
+unverified-signature   RS256     ``decode_without_verification``, JWKS
+alg-none               RS256     ``accept_alg_none``, JWKS
+weak-secret            HS256     ``accept_weak_secret``, ``your-256-bit-secret``
+key-confusion          RS256     ``alg_from_header``, the public key as PEM
+jwk-injection          RS256     ``trust_embedded_jwk``, JWKS
+jku-injection          RS256     ``follow_jku``, JWKS
+kid-traversal          HS256     ``kid_as_path``, a key directory (one file per kid)
+psychic-signature      ES256     ``ecdsa_without_range_check``, the P-256 public key
+=====================  ========  ================================================
+"""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from labkit import examples
+from labkit.aws.authorizer import AuthorizerConfig, Verifier
+from labkit.aws.clock import Clock
+from labkit.aws.idp import AUDIENCE, ISSUER, IdentityProvider
+from labkit.errors import ConfigurationError
+from labkit.verify import verify
+
+__all__ = ["PRESETS", "WEAK_SECRET", "Preset", "Service", "available", "build", "get"]
+
+WEAK_SECRET = examples.CLASSIC_SECRET
+"""The weak-secret preset's HS256 secret: ``your-256-bit-secret``, the source article's."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One preset: its name, a one-line description, what it signs with, its flaw."""
+
+    name: str
+    summary: str
+    alg: str
+    flaw: str | None = None  # the name of the labkit.vulnerable verifier
+
+    @property
+    def available(self) -> bool:
+        """True when the preset's verifier exists (the hardened one always does)."""
+        return self.flaw is None or _zoo(self.flaw) is not None
+
+    def verifier(self) -> Verifier:
+        if self.flaw is None:
+            return verify
+        function = _zoo(self.flaw)
+        if function is None:
+            raise ConfigurationError(
+                f"labkit.vulnerable has no {self.flaw}: preset {self.name} is unavailable"
+            )
+        return function
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            "hardened", "labkit.verify against the IdP's JWKS: RS256 only, every check on", "RS256"
+        ),
+        Preset(
+            "unverified-signature",
+            "decodes the token and checks its claims, never its signature",
+            "RS256",
+            "decode_without_verification",
+        ),
+        Preset(
+            "alg-none",
+            "accepts unsigned tokens: alg none in any casing, or no signature",
+            "RS256",
+            "accept_alg_none",
+        ),
+        Preset(
+            "weak-secret",
+            "HS256 with a guessable secret from the kit's wordlist, no minimum length",
+            "HS256",
+            "accept_weak_secret",
+        ),
+        Preset(
+            "key-confusion",
+            "RS256 public key, but the token's header picks the algorithm (HS256 with the PEM)",
+            "RS256",
+            "alg_from_header",
+        ),
+        Preset(
+            "jwk-injection",
+            "trusts a public key embedded in the token's jwk header",
+            "RS256",
+            "trust_embedded_jwk",
+        ),
+        Preset(
+            "jku-injection",
+            "fetches the keys from the URL in the token's jku header",
+            "RS256",
+            "follow_jku",
+        ),
+        Preset(
+            "kid-traversal",
+            "HS256 keys read from a directory by kid, so ../ reaches any file",
+            "HS256",
+            "kid_as_path",
+        ),
+        Preset(
+            "psychic-signature",
+            "ES256 without the 0 < r, s < n check: r = s = 0 verifies (CVE-2022-21449)",
+            "ES256",
+            "ecdsa_without_range_check",
+        ),
+    )
+}
+"""Every preset by name, hardened first."""
+
+
+def get(name: str) -> Preset:
+    """The preset called ``name``, or a ``ConfigurationError`` listing the available ones."""
+    preset = PRESETS.get(name) if isinstance(name, str) else None
+    if preset is None or not preset.available:
+        known = ", ".join(p.name for p in available())
+        raise ConfigurationError(f"no preset {name!r}; the presets are: {known}")
+    return preset
+
+
+def available() -> tuple[Preset, ...]:
+    """The presets whose verifier exists, in order."""
+    return tuple(p for p in PRESETS.values() if p.available)
+
+
+@dataclass
+class Service:
+    """What a preset builds: the identity provider and the authorizer's settings."""
+
+    preset: Preset
+    idp: IdentityProvider
+    config: AuthorizerConfig
+    key: Any  # the verifier's key, or a zero-argument callable returning it
+    verifier: Verifier
+    resources: ExitStack = field(default_factory=ExitStack)
+
+    def close(self) -> None:
+        """Remove what the preset created (the kid-traversal key directory)."""
+        self.resources.close()
+
+
+def build(name: str, *, clock: Clock) -> Service:
+    """The identity provider and authorizer settings of preset ``name``."""
+    preset = get(name)
+    resources = ExitStack()
+    config = AuthorizerConfig(issuer=ISSUER, audience=AUDIENCE, algorithms=(preset.alg,))
+    if preset.name == "weak-secret":
+        idp = IdentityProvider(alg="HS256", key=WEAK_SECRET.encode("ascii"), clock=clock)
+        key: Any = WEAK_SECRET
+    elif preset.name == "kid-traversal":
+        store = _key_store(resources)
+        idp = IdentityProvider(
+            alg="HS256", key=store.secrets[store.kid], kid=store.kid, clock=clock
+        )
+        key = store.directory
+    elif preset.name == "psychic-signature":
+        idp = IdentityProvider(alg="ES256", clock=clock)
+        key = idp.public_key
+    elif preset.name == "key-confusion":
+        idp = IdentityProvider(alg="RS256", clock=clock)
+        key = _pem_of(idp)
+    else:
+        idp = IdentityProvider(alg="RS256", clock=clock)
+        key = idp.jwks
+    return Service(preset, idp, config, key, preset.verifier(), resources)
+
+
+def _pem_of(idp: IdentityProvider) -> Callable[[], bytes]:
+    """The signing key's public half as the PEM a service would keep in its config."""
+
+    def pem() -> bytes:
+        return idp.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    return pem
+
+
+def _key_store(resources: ExitStack) -> Any:
+    """A fresh key directory of HMAC secrets (one file per kid), removed when the service closes."""
+    zoo = importlib.import_module("labkit.vulnerable")
+    folder = resources.enter_context(tempfile.TemporaryDirectory(prefix="labkit-keys-"))
+    return zoo.make_key_store(folder)
+
+
+def _zoo(name: str) -> Verifier | None:
+    try:
+        zoo = importlib.import_module("labkit.vulnerable")
+    except ImportError:
+        return None
+    function = getattr(zoo, name, None)
+    return function if callable(function) else None

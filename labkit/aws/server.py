@@ -1,0 +1,267 @@
+"""Run the local API (gateway, authorizer, identity provider, demo API) on loopback.
+
+::
+
+    with labkit.aws.serve(preset="alg-none") as api:
+        requests.get(f"{api.url}/api/profile", headers={"Authorization": f"Bearer {token}"})
+
+``serve`` builds the preset's service, binds werkzeug's threaded server to
+127.0.0.1 on a port the OS picks, serves from a daemon thread, and shuts the
+server down when the block ends. ``labkit serve`` runs the same until Ctrl-C.
+
+Only loopback addresses are accepted: the vulnerable presets are
+deliberately broken and the keys are published demo keys, so the server must
+never be reachable from the network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import ssl
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, Literal
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from labkit.aws import backend, presets, wire
+from labkit.aws.authorizer import Authorizer
+from labkit.aws.cache import DEFAULT_TTL
+from labkit.aws.clock import Clock, system_clock
+from labkit.aws.gateway import Gateway, JwtAuthorizer, LambdaHandler, Route
+from labkit.aws.idp import ROUTES as IDP_ROUTES
+from labkit.aws.idp import IdentityProvider
+from labkit.errors import ConfigurationError
+
+__all__ = ["Api", "Lab", "create_lab", "listen", "serve", "url_of"]
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["rest", "http", "jwt"]
+
+
+@dataclass
+class Lab:
+    """Everything behind one local API: the gateway (WSGI app), its IdP, its authorizer."""
+
+    gateway: Gateway
+    idp: IdentityProvider
+    service: presets.Service
+    authorizer: LambdaHandler | None
+    clock: Clock
+
+    def close(self) -> None:
+        self.service.close()
+
+
+def create_lab(
+    preset: str = "hardened",
+    *,
+    mode: Mode = "rest",
+    authorizer_type: Literal["TOKEN", "REQUEST"] = "TOKEN",
+    cache_ttl: float = DEFAULT_TTL,
+    clock: Clock | None = None,
+    authorizer: LambdaHandler | None = None,
+    token_validation: str | None = None,
+) -> Lab:
+    """Build the gateway for ``preset`` without serving it (tests can call it as a WSGI app).
+
+    ``authorizer`` replaces the preset's Lambda authorizer with any
+    ``(event, context)`` function (the source article's, say).
+    """
+    clock = system_clock if clock is None else clock
+    if mode == "jwt" and preset != "hardened":
+        raise ConfigurationError(
+            f"preset {preset!r} needs a Lambda authorizer; mode 'jwt' is AWS's own JWT authorizer",
+            "use mode 'rest' or 'http' for the vulnerable presets",
+        )
+    service = presets.build(preset, clock=clock)
+    idp = service.idp
+    if authorizer is None and mode != "jwt":
+        authorizer = Authorizer(
+            service.config,
+            key=service.key,
+            verifier=service.verifier,
+            is_revoked=idp.is_revoked,
+            clock=clock,
+        )
+    routes = [Route(method, path, idp.handle, authorize=False) for method, path in IDP_ROUTES]
+    routes += [
+        Route(method, path, backend.handler, authorize=auth, scopes=scopes)
+        for method, path, auth, scopes in backend.ROUTES
+    ]
+    jwt = JwtAuthorizer(idp.issuer, (idp.audience,), idp.jwks) if mode == "jwt" else None
+    gateway = Gateway(
+        routes,
+        kind=mode,
+        authorizer=authorizer,
+        authorizer_type=authorizer_type,
+        token_validation=token_validation,
+        cache_ttl=cache_ttl,
+        clock=clock,
+        jwt=jwt,
+    )
+    return Lab(gateway, idp, service, authorizer, clock)
+
+
+@dataclass
+class Api:
+    """A running local API: its base ``url`` and the parts behind it."""
+
+    url: str
+    preset: str
+    mode: Mode
+    lab: Lab
+    certificate: Path | None = None  # with tls=True: the demo certificate to trust
+
+    @property
+    def gateway(self) -> Gateway:
+        return self.lab.gateway
+
+    @property
+    def idp(self) -> IdentityProvider:
+        return self.lab.idp
+
+    @property
+    def clock(self) -> Clock:
+        return self.lab.clock
+
+    def __repr__(self) -> str:
+        return f"<local API {self.url} preset={self.preset} mode={self.mode}>"
+
+
+@contextmanager
+def serve(
+    preset: str = "hardened",
+    *,
+    mode: Mode = "rest",
+    authorizer_type: Literal["TOKEN", "REQUEST"] = "TOKEN",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    cache_ttl: float = DEFAULT_TTL,
+    clock: Clock | None = None,
+    authorizer: LambdaHandler | None = None,
+    token_validation: str | None = None,
+    quiet: bool = True,
+    tls: bool = False,
+) -> Iterator[Api]:
+    """Serve the local API in a background thread for the length of a ``with`` block.
+
+    ``port=0`` lets the OS pick a free port (see ``api.url``). ``clock`` (a
+    ``FrozenClock``) stops time for the IdP, the authorizer and the cache at
+    once. ``quiet=False`` logs each request to the ``labkit.aws.server`` logger.
+    ``tls=True`` serves HTTPS with a DEMO ONLY self-signed certificate for
+    127.0.0.1; clients pass ``verify=api.certificate``.
+    """
+    lab = create_lab(
+        preset,
+        mode=mode,
+        authorizer_type=authorizer_type,
+        cache_ttl=cache_ttl,
+        clock=clock,
+        authorizer=authorizer,
+        token_validation=token_validation,
+    )
+    certificate = context = None
+    try:
+        if tls:
+            folder = lab.service.resources.enter_context(
+                tempfile.TemporaryDirectory(prefix="labkit-tls-")
+            )
+            certificate, key = wire.demo_certificate(folder)
+            context = wire.server_context(certificate, key)
+        server = listen(lab.gateway, host, port, quiet=quiet, ssl_context=context)
+    except BaseException:
+        lab.close()
+        raise
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},  # shutdown() waits for one poll: keep it short
+        name="labkit-gateway",
+        daemon=True,
+    )
+    thread.start()
+    try:
+        url = url_of(host, server.server_port, tls=tls)
+        yield Api(url, preset, mode, lab, certificate)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        lab.close()
+
+
+def listen(
+    app: Gateway,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    quiet: bool = True,
+    ssl_context: ssl.SSLContext | None = None,
+) -> BaseWSGIServer:
+    """A threaded werkzeug server for ``app`` on a loopback ``host`` (not yet serving)."""
+    _check_loopback(host)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigurationError(f"port must be 0 to 65535, got {port!r}")
+    handler = type("Handler", (_JsonErrorsHandler,), {"quiet": quiet})
+    try:
+        return make_server(
+            host, port, app, threaded=True, request_handler=handler, ssl_context=ssl_context
+        )
+    except OSError as exc:
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _check_loopback(host: str) -> None:
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ConfigurationError(
+            f"refusing to listen on {host!r}: the local API binds loopback only (127.0.0.1, ::1)",
+            "its presets are deliberately vulnerable and its keys are published demo keys",
+        )
+
+
+def url_of(host: str, port: int, *, tls: bool = False) -> str:
+    """The base URL of a server on ``host``:``port`` (IPv6 literals in brackets)."""
+    scheme = "https" if tls else "http"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+
+class _JsonErrorsHandler(WSGIRequestHandler):
+    """werkzeug's handler, with JSON for errors raised before the app runs, and quiet logs.
+
+    Requests whose headers are too long or too many never reach the WSGI
+    app: ``http.server`` answers them itself, in HTML. The gateway's contract
+    is JSON everywhere, so ``send_error`` is rewritten.
+    """
+
+    quiet = True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        body = json.dumps({"message": message or phrase}).encode("utf-8")
+        self.send_response(code, phrase)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        if not self.quiet:
+            log.info("%s - %s", self.address_string(), message % args)

@@ -1,0 +1,100 @@
+"""Notebook 11's audit targets: three local APIs with one flaw each, and which flaw is not said.
+
+``mystery_services()`` serves services ``A``, ``B`` and ``C`` on 127.0.0.1,
+each a preset of ``labkit.aws`` (one flaw, otherwise hardened); finding out
+which is the learner's job, by hand and with ``labkit.scan``. ``reveal``
+tells afterwards. ``mystery_services(hardened=True)`` serves the same three
+names with the fix: the hardened preset, ``labkit.verify`` behind each.
+
+The preset names are stored base64-encoded, so they do not catch the eye of
+someone who opens this file by accident. They are not a secret.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+import requests
+
+from labkit.aws.clock import Clock
+from labkit.aws.server import Api, serve
+from labkit.errors import ConfigurationError, LabkitError
+
+__all__ = [
+    "PRESET_FLAWS",
+    "SERVICES",
+    "bearer",
+    "login",
+    "mystery_services",
+    "preset_of",
+    "reveal",
+]
+
+SERVICES: tuple[str, ...] = ("A", "B", "C")
+"""The audit targets' names."""
+
+_HIDDEN = {"A": "d2Vhay1zZWNyZXQ=", "B": "a2V5LWNvbmZ1c2lvbg==", "C": "cHN5Y2hpYy1zaWduYXR1cmU="}
+
+PRESET_FLAWS: dict[str, str] = {
+    "unverified-signature": "signature-not-verified",
+    "alg-none": "unsigned-token-accepted",
+    "weak-secret": "weak-hmac-secret",
+    "key-confusion": "algorithm-confusion",
+    "jwk-injection": "jwk-injection",
+    "jku-injection": "jku-injection",
+    "kid-traversal": "kid-path-traversal",
+    "psychic-signature": "psychic-signature",
+}
+"""Each vulnerable preset of ``labkit.aws`` and the ``labkit.scan`` flaw that is its root cause."""
+
+
+def preset_of(name: str) -> str:
+    """The preset behind service ``name`` (what ``reveal`` prints)."""
+    if name not in _HIDDEN:
+        raise ConfigurationError(f"no service {name!r}; the services are {', '.join(SERVICES)}")
+    return base64.b64decode(_HIDDEN[name]).decode("ascii")
+
+
+def reveal(name: str) -> str:
+    """Service ``name``'s preset and the flaw a scan should report, in one line."""
+    preset = preset_of(name)
+    return f"service {name} runs preset {preset!r}: flaw {PRESET_FLAWS[preset]}"
+
+
+@contextmanager
+def mystery_services(
+    *, hardened: bool = False, clock: Clock | None = None
+) -> Iterator[dict[str, Api]]:
+    """Serve services A, B and C on 127.0.0.1 for the length of a ``with`` block.
+
+    Each is a ``labkit.aws.serve`` API (``api.url``), stopped when the block
+    ends. ``hardened=True`` serves the fixed version of all three; ``clock``
+    (a ``FrozenClock``) stops their time, as in ``labkit.aws.serve``.
+    """
+    with ExitStack() as stack:
+        yield {
+            name: stack.enter_context(
+                serve("hardened" if hardened else preset_of(name), clock=clock)
+            )
+            for name in SERVICES
+        }
+
+
+def login(url: str, username: str = "alice", password: str = "wonderland") -> str:
+    """Log in at the service's ``/login`` (DEMO ONLY users); the access token."""
+    try:
+        response = requests.post(
+            f"{url}/login", json={"username": username, "password": password}, timeout=5
+        )
+    except requests.RequestException as exc:
+        raise LabkitError(f"cannot log in at {url}: {type(exc).__name__}") from None
+    if response.status_code != 200:
+        raise LabkitError(f"login refused at {url}: HTTP {response.status_code} {response.text}")
+    return str(response.json()["access_token"])
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The ``Authorization`` header that carries ``token``."""
+    return {"Authorization": f"Bearer {token}"}
