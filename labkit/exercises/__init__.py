@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
-from labkit.errors import ExerciseError
+from labkit import tokens
+from labkit.errors import ExerciseError, MalformedTokenError
 
 __all__ = [
     "Exercise",
@@ -30,6 +31,7 @@ __all__ = [
     "get",
     "hint",
     "solution",
+    "token_answer",
 ]
 
 # One module per notebook; each defines EXERCISES: tuple[Exercise, ...].
@@ -134,6 +136,16 @@ def solution(exercise_id: str) -> None:
 
 # A checker returns this when the answer is still the untouched starter code.
 NOT_ATTEMPTED = "\0not attempted"
+
+
+def token_answer(answer: Any, what: str = "token") -> tokens.Token | str:
+    """For checkers: the answer parsed as a JWT, or one line saying why it is not one."""
+    if not isinstance(answer, str):
+        return f"give the {what} as a string, not {type(answer).__name__}"
+    try:
+        return tokens.parse(answer)
+    except MalformedTokenError as exc:
+        return f"that is not a well-formed token: {exc}"
 
 
 @cache

@@ -7,8 +7,7 @@ import datetime as dt
 from typing import Any
 
 from labkit import examples, tokens
-from labkit.errors import MalformedTokenError
-from labkit.exercises import NOT_ATTEMPTED, Exercise
+from labkit.exercises import NOT_ATTEMPTED, Exercise, token_answer
 
 # Segments of every length class (len % 4 == 0, 2, 3) and both url-safe characters.
 _DECODE_CASES = ("eyJhbGciOiJIUzI1NiJ9", "-_8", "YQ", "YWI", "YWJj", "")
@@ -43,12 +42,9 @@ def _expiry(answer: Any) -> str | None:
 
 
 def _role_escalation(answer: Any) -> str | None:
-    if not isinstance(answer, str):
-        return f"give the new token as a string, not {type(answer).__name__}"
-    try:
-        forged = tokens.parse(answer)
-    except MalformedTokenError as exc:
-        return f"that is not a well-formed token: {exc}"
+    forged = token_answer(answer, "new token")
+    if isinstance(forged, str):
+        return forged
     original = tokens.parse(examples.lab_token())
     if forged.header != original.header:
         return "keep the original header"

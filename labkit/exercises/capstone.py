@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from labkit import capstone, keys, tokens
+from labkit import capstone, keys
 from labkit.algorithms import sign_token
-from labkit.errors import LabkitError, MalformedTokenError
-from labkit.exercises import NOT_ATTEMPTED, Exercise
+from labkit.errors import LabkitError
+from labkit.exercises import NOT_ATTEMPTED, Exercise, token_answer
 
 __all__ = ["EXERCISES"]
 
@@ -20,12 +20,9 @@ def _breaks_into(name: str) -> Callable[[Any], str | None]:
     """A checker: Alice's token promoted to admin, accepted at service ``name``'s /api/admin."""
 
     def verify(answer: Any) -> str | None:
-        if not isinstance(answer, str):
-            return f"give the forged token as a string, not {type(answer).__name__}"
-        try:
-            forged = tokens.parse(answer)
-        except MalformedTokenError as exc:
-            return f"that is not a well-formed token: {exc}"
+        forged = token_answer(answer, "forged token")
+        if isinstance(forged, str):
+            return forged
         if forged.payload.get("sub") != "alice" or forged.payload.get("role") != "admin":
             return "the claims should say sub 'alice' and role 'admin': promote Alice, not Bob"
         exp = forged.payload.get("exp")

@@ -9,8 +9,8 @@ from contextlib import closing
 from typing import Any
 
 from labkit import examples, keys, tokens, vulnerable
-from labkit.errors import InvalidTokenError, LabkitError, MalformedTokenError
-from labkit.exercises import NOT_ATTEMPTED, Exercise
+from labkit.errors import InvalidTokenError, LabkitError
+from labkit.exercises import NOT_ATTEMPTED, Exercise, token_answer
 from labkit.verify import verify
 
 __all__ = ["EXERCISES"]
@@ -23,12 +23,9 @@ _PAYLOADS = ("x' UNION SELECT 'evil' --", "' OR '1'='1", "2026-01' --", "nope' O
 
 def _admin_forgery(answer: Any) -> tokens.Token | str:
     """The parsed answer if it is Alice's claims with role admin; else what is off."""
-    if not isinstance(answer, str):
-        return f"give the forged token as a string, not {type(answer).__name__}"
-    try:
-        forged = tokens.parse(answer)
-    except MalformedTokenError as exc:
-        return f"that is not a well-formed token: {exc}"
+    forged = token_answer(answer, "forged token")
+    if isinstance(forged, str):
+        return forged
     if forged.payload.get("role") != "admin":
         return "the payload's role should be 'admin'"
     if {**forged.payload, "role": "reader"} != examples.LAB_CLAIMS:

@@ -7,9 +7,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from labkit import ecdsa, keys, tokens, vulnerable
-from labkit.errors import LabkitError, MalformedTokenError
-from labkit.exercises import NOT_ATTEMPTED, Exercise
+from labkit import ecdsa, keys, vulnerable
+from labkit.errors import LabkitError
+from labkit.exercises import NOT_ATTEMPTED, Exercise, token_answer
 
 __all__ = ["EXERCISES"]
 
@@ -19,12 +19,9 @@ _MESSAGES = (b"", b"eyJhbGciOiJFUzI1NiJ9.e30", b"any message at all")
 
 
 def _mallory_admin(answer: Any) -> str | None:
-    if not isinstance(answer, str):
-        return f"give the forged token as a string, not {type(answer).__name__}"
-    try:
-        forged = tokens.parse(answer)
-    except MalformedTokenError as exc:
-        return f"that is not a well-formed token: {exc}"
+    forged = token_answer(answer, "forged token")
+    if isinstance(forged, str):
+        return forged
     if forged.header.get("alg") != "ES256":
         return "the header must say alg ES256: that is what the service verifies"
     if forged.payload.get("sub") != "mallory" or forged.payload.get("role") != "admin":

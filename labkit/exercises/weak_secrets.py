@@ -7,8 +7,8 @@ from typing import Any
 
 from labkit import algorithms, tokens
 from labkit.attacks.crack import Target
-from labkit.errors import LabkitError, MalformedTokenError
-from labkit.exercises import NOT_ATTEMPTED, Exercise
+from labkit.errors import LabkitError
+from labkit.exercises import NOT_ATTEMPTED, Exercise, token_answer
 
 __all__ = ["EXERCISES", "GPU_RATE", "MANGLED_TOKEN"]
 
@@ -39,12 +39,9 @@ def _cracked(answer: Any) -> str | None:
 
 
 def _forged(answer: Any) -> str | None:
-    if not isinstance(answer, str):
-        return f"give the new token as a string, not {type(answer).__name__}"
-    try:
-        forged = tokens.parse(answer)
-    except MalformedTokenError as exc:
-        return f"that is not a well-formed token: {exc}"
+    forged = token_answer(answer, "new token")
+    if isinstance(forged, str):
+        return forged
     original = tokens.parse(MANGLED_TOKEN)
     if forged.header.get("alg") != "HS256":
         return "sign it with HS256, like the original"
