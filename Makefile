@@ -58,7 +58,7 @@ notebooks: $(STAMP) dirs
 # Re-execute notebooks and store their outputs: `make execute` or `make execute NB=notebooks/01-*.ipynb`
 NB ?= notebooks/*.ipynb
 execute: $(STAMP) dirs
-	for nb in $(NB); do $(BIN)/jupyter nbconvert --to notebook --execute --inplace "$$nb" || exit 1; done
+	for nb in $(NB); do $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; done
 
 clean:
 	rm -rf $(VENV) $(CACHE) .pytest_cache .hypothesis
