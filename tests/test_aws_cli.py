@@ -5,19 +5,15 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import sys
 
 import requests
+from clirun import labkit_command, run_labkit
 
 from labkit.aws import presets
 
 
-def labkit(*args: str) -> list[str]:
-    return [sys.executable, "-m", "labkit.cli", *args]
-
-
 def test_serve_list_prints_one_preset_per_line() -> None:
-    result = subprocess.run(labkit("serve", "--list"), capture_output=True, text=True, timeout=60)
+    result = run_labkit("serve", "--list")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert [line.split()[0] for line in lines] == [p.name for p in presets.available()]
@@ -26,7 +22,7 @@ def test_serve_list_prints_one_preset_per_line() -> None:
 
 def test_serve_prints_its_url_first_serves_and_stops_on_ctrl_c() -> None:
     process = subprocess.Popen(
-        labkit("serve", "--preset", "alg-none", "--port", "0"),
+        labkit_command("serve", "--preset", "alg-none", "--port", "0"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -56,7 +52,7 @@ def test_serve_prints_its_url_first_serves_and_stops_on_ctrl_c() -> None:
 
 def test_serve_refuses_a_public_host_in_one_line() -> None:
     result = subprocess.run(
-        labkit("serve", "--host", "0.0.0.0"), capture_output=True, text=True, timeout=60
+        labkit_command("serve", "--host", "0.0.0.0"), capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
     assert result.stdout == ""
@@ -66,7 +62,7 @@ def test_serve_refuses_a_public_host_in_one_line() -> None:
 
 def test_serve_unknown_preset_names_the_presets() -> None:
     result = subprocess.run(
-        labkit("serve", "--preset", "nope"), capture_output=True, text=True, timeout=60
+        labkit_command("serve", "--preset", "nope"), capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 2
     assert "the presets are: hardened" in result.stderr

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
+from clirun import run_labkit
 
 from labkit import examples
 from labkit.cli import main
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed entry point exactly as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "labkit.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    """Run ``labkit ARGS`` exactly as a user would."""
+    return run_labkit(*args, stdin=stdin)
 
 
 def test_decode_prints_header_payload_and_warnings() -> None:

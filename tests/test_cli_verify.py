@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from clirun import run_labkit
 from cryptography.hazmat.primitives import serialization
 
 import labkit
@@ -20,15 +20,8 @@ CLAIMS = {"sub": "alice", "aud": "api", "iss": "https://idp.example", "exp": FUT
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the command exactly as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "labkit.cli", "verify", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    """Run ``labkit verify`` exactly as a user would."""
+    return run_labkit("verify", *args, stdin=stdin)
 
 
 def hs256(claims: dict[str, object] = CLAIMS) -> str:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from clirun import run_labkit
 
 from labkit import algorithms, examples, keys
 from labkit.attacks import crack as cracking
@@ -32,14 +33,7 @@ def token_for(secret: str | bytes, alg: str = "HS256") -> str:
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``labkit crack`` exactly as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "labkit.cli", "crack", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_labkit("crack", *args, stdin=stdin)
 
 
 def write_words(path: Path, words: list[str]) -> Path:
