@@ -263,6 +263,9 @@ def test_mark_instructor_copies_inserts_only_the_banner_and_is_idempotent(tmp_pa
     assert workshop.mark_instructor_copies(tmp_path) == [target]
     assert target.read_text(encoding="utf-8") == marked  # byte for byte: nothing else changed
     assert workshop.mark_instructor_copies(tmp_path) == []
+    target.write_text(marked.replace("> **Instructor copy.**", "Old banner."), encoding="utf-8")
+    assert workshop.mark_instructor_copies(tmp_path) == [target]  # updated in place, not doubled
+    assert target.read_text(encoding="utf-8") == marked
 
 
 def test_check_requires_the_banner(tmp_path: Path) -> None:
@@ -419,7 +422,7 @@ NAMES = st.text(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=NAMES)
-def test_any_outdir_name_builds_or_is_a_one_line_workshop_error(name: str) -> None:
+def test_unusable_outdir_any_name_builds_or_is_a_one_line_workshop_error(name: str) -> None:
     """Whatever the folder name, a build writes under its parent or says why not in one line."""
     with tempfile.TemporaryDirectory() as temp:
         base = Path(temp) / "a" / "b"
