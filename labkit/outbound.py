@@ -432,7 +432,6 @@ class GuardedSession:
         self._session = requests.Session()
         self._session.trust_env = False  # no proxy, .netrc or CA bundle from the environment
         self._session.proxies = {}
-        self._session.max_redirects = 0
         adapter = _PinnedAdapter(self.destination)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
