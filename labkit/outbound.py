@@ -18,7 +18,8 @@ same split in another project). So this module decides on the URL exactly as
    host and port and the host is one ``policy`` allows. Refused outright:
    userinfo (any ``@`` in the authority), backslashes, whitespace and control
    characters, non-ASCII characters (fullwidth digits, ideographic dots: write
-   IDNA names in their ``xn--`` form), ``%`` in the host, empty or odd ports,
+   IDNA names in their ``xn--`` form), ``%`` in the host, a path that starts
+   with ``//`` (urllib3 reads it as a host again), empty or odd ports,
    trailing dots, schemes other than http(s), and IPv4 addresses in any form
    but the dotted quad: ``127.1``, ``2130706433``, ``0x7f.1`` and
    ``0177.0.0.1`` all mean 127.0.0.1 to ``inet_aton(3)`` (and to the WHATWG
@@ -251,6 +252,11 @@ def _split(url: object) -> tuple[str, str, bool, str | None]:
     if not rest.startswith("//") or rest.startswith("///"):
         raise UnsafeURLError(f"the URL must start with {scheme}:// and a host, got {_shown(url)}")
     authority = re.split(r"[/?#]", rest[2:], maxsplit=1)[0]
+    if rest[2 + len(authority) :].startswith("//"):
+        raise UnsafeURLError(
+            f"the path of {_shown(url)} starts with '//'",
+            "urllib3 reads '//name' in a request target as a host; write one '/'",
+        )
     if "@" in authority:
         raise UnsafeURLError(
             f"the URL has userinfo ('@' before the host): {_shown(url)}",
