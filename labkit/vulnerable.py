@@ -642,8 +642,9 @@ def _fetch_jwks(url: object) -> dict[str, Any]:
     try:
         destination = outbound.judge(url, outbound.LOOPBACK_LITERALS)
     except outbound.UnsafeURLError as exc:
+        detail = "" if isinstance(exc, outbound.HostNotAllowedError) else f": {exc.message}"
         raise KeyNotFoundError(
-            f"refusing to fetch keys from {_url_shown(url)}: {exc.message}",
+            f"refusing to fetch keys from {_url_shown(url)}{detail}",
             "this lab verifier follows jku only to http(s)://127.0.0.1 (or [::1]), "
             "so nothing ever leaves this machine",
         ) from None
