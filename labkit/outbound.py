@@ -83,6 +83,7 @@ __all__ = [
     "UnsafeURLError",
     "fetch",
     "judge",
+    "resolve",
 ]
 
 MAX_URL_LENGTH = 2048

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -341,7 +343,9 @@ def test_genuine_loopback_urls_work_for_the_jwks_client(key_server: injection.Ke
     assert len(key_server.requests) == 3
 
 
-def test_genuine_loopback_urls_work_for_the_playground(key_server: injection.KeyServer) -> None:
+def test_genuine_loopback_urls_work_for_the_playground(
+    key_server: injection.KeyServer, trap: Trap
+) -> None:
     base = key_server.url.rpartition("/.well-known")[0]
     for url in [*genuine(base), base.replace("127.0.0.1", "localhost")]:
         widget = TamperPlayground(gateway_url=f"{url}{injection.JWKS_PATH}")
@@ -349,6 +353,7 @@ def test_genuine_loopback_urls_work_for_the_playground(key_server: injection.Key
         result = widget.run()
         assert result.verdict == "accepted" and result.reason.startswith("HTTP 200 {"), result
     assert len(key_server.requests) == 3
+    assert "localhost" not in trap.lookups  # localhost is 127.0.0.1 without asking the resolver
 
 
 def test_genuine_loopback_urls_work_for_the_scanner(trap: Trap) -> None:
@@ -359,6 +364,38 @@ def test_genuine_loopback_urls_work_for_the_scanner(trap: Trap) -> None:
             report = scan.scan(f"{base}/api/profile", token)
             assert report.clean and report.requests > 10, report.text()
     assert set(trap.connects) == {"127.0.0.1"}
+
+
+class _Redirect(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", "http://evil.invalid/.well-known/jwks.json")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent."""
+
+
+def test_redirect_to_a_remote_name_is_never_followed_by_any_caller(trap: Trap) -> None:
+    with ThreadingHTTPServer(("127.0.0.1", 0), _Redirect) as httpd:
+        thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/.well-known/jwks.json"
+        try:
+            assert "answered HTTP 302" in jku(url)
+            with pytest.raises(ConfigurationError, match="answered HTTP 302"):
+                authorizer.JwksClient(url)()
+            widget = TamperPlayground(gateway_url=url)
+            widget.target.value = GATEWAY
+            result = widget.run()
+            assert result.verdict == "rejected" and result.reason.startswith("HTTP 302"), result
+            with pytest.raises(scan.ScanError, match="refused the valid token"):
+                scan.scan(url, VALID)
+        finally:
+            httpd.shutdown()
+            thread.join()
+    assert "evil.invalid" not in trap.lookups and set(trap.connects) == {"127.0.0.1"}
 
 
 # DNS rebinding: an allowed name is resolved once ------------------------------------------------
