@@ -6,8 +6,10 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from labkit import algorithms, examples, keys, tokens
@@ -30,7 +32,8 @@ _REQUIRED = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("
 def _hs256_token(answer: Any) -> str | None:
     if not callable(answer):
         return "pass your function itself (no parentheses)"
-    for claims, secret in _HS256_CASES:
+    fresh = ({"sub": secrets.token_hex(8), "n": secrets.randbelow(10**6)}, secrets.token_bytes(32))
+    for claims, secret in (*_HS256_CASES, fresh):  # a fresh case: no table of known answers helps
         got = answer(dict(claims), secret)
         if got is None:
             return NOT_ATTEMPTED
@@ -159,6 +162,7 @@ def _der_cases() -> list[tuple[str, bytes]]:
         half = len(raw) // 2
         cases.append((alg, raw))
         cases.append((alg, (1).to_bytes(half, "big") + b"\xff" * half))
+        cases.append((alg, secrets.token_bytes(len(raw))))
         cases.append((alg, b"\x80" + b"\x00" * (half - 1) + (255).to_bytes(half, "big")))
     return cases
 
@@ -210,6 +214,8 @@ def _thumbprint_jwks() -> list[tuple[str, dict[str, Any]]]:
     for name in ("rsa", "p256"):
         private = keys.to_jwk(keys.demo_private_key(name), private=True, kid="2026-01")
         cases.append((f"the demo {name!r} private JWK (with 'd')", private))
+    fresh = keys.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key(), kid="2026-01")
+    cases.append(("a P-256 key made just now, kid '2026-01'", fresh))
     return cases
 
 
@@ -339,8 +345,9 @@ answer = raw_to_der""",
         title="A kid from the key itself",
         verify=_thumbprint,
         hints=(
-            "Keep only the required members (REQUIRED[jwk['kty']]), dump them as JSON with "
-            "sorted keys and no whitespace, SHA-256 the UTF-8 bytes, base64url the digest.",
+            "Ignore the JWK's kid (the sender wrote it). Keep only the required members "
+            "(REQUIRED[jwk['kty']]), dump them as JSON with sorted keys and no whitespace, "
+            "SHA-256 the UTF-8 bytes, base64url the digest.",
             "json.dumps(members, sort_keys=True, separators=(',', ':')), then "
             "labkit.b64url_encode(hashlib.sha256(text.encode()).digest())",
         ),
