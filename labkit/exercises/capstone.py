@@ -248,8 +248,11 @@ answer = psychic.forge(promoted, header=labkit.parse(c_token).header).token""",
         title="Name the flaws",
         verify=_flaw_names,
         hints=(
-            "Each scan report names its root cause: reports[name].flaws.",
-            "Answer with ids of labkit.scan.FLAWS, one per service: {'A': ..., 'B': ..., ...}.",
+            "Which forgery got you into each service? Section 2 cracked A's secret; exercises "
+            "11.1 and 11.2 broke B and C. Or scan them as section 4 scanned A: "
+            "scan(f\"{services['B'].url}/api/profile\", alice_tokens['B']).flaws",
+            "Answer with ids of labkit.scan.FLAWS (the root causes a scan report names), one "
+            "per service: {'A': ..., 'B': ..., 'C': ...}.",
         ),
         solution="""\
 answer = {"A": "weak-hmac-secret", "B": "algorithm-confusion", "C": "psychic-signature"}""",
