@@ -134,6 +134,63 @@ BANK_08_3 = Bank(
 )
 
 
+IDP_PUBLIC = keys.demo_public_key("p256")
+API_08 = {"audience": AUDIENCE, "issuer": ISSUER, "now": 1767259800}  # notebook 08's clock
+
+
+def _verified(token: str, **options: Any) -> dict[str, Any]:
+    return labkit.verify(token, IDP_PUBLIC, algorithms=["ES256"], **{**API_08, **options})
+
+
+def _pyjwt_jti(token: str) -> str:
+    """PyJWT with jti required; its errors become labkit's."""
+    try:
+        claims = jwt.decode(
+            token,
+            IDP_PUBLIC,
+            algorithms=["ES256"],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "jti"]},
+            leeway=10**9,  # notebook 08's tokens are from its frozen 2026-01-01
+        )
+    except jwt.PyJWTError as exc:
+        raise labkit.InvalidTokenError(str(exc)) from None
+    return claims["jti"]
+
+
+BANK_08_4 = Bank(
+    wrong=(
+        Wrong("the-token-string", lambda token: token, "twin got another key"),
+        Wrong(
+            "a-hash-of-the-token",
+            lambda token: hashlib.sha256(token.encode()).hexdigest(),
+            "twin got another key",
+        ),
+        Wrong("the-signature", lambda token: tokens.parse(token).signature, "twin got another key"),
+        Wrong(
+            "unverified-jti", lambda token: tokens.parse(token).payload["jti"], "verify the token"
+        ),
+        Wrong("jti-may-be-missing", lambda token: _verified(token).get("jti"), "without jti"),
+        Wrong("jti-keyerror", lambda token: _verified(token)["jti"], "raised KeyError"),
+        Wrong("the-claims-dict", lambda token: _verified(token), "hashable"),
+        Wrong(
+            "jti-and-signature",
+            lambda token: (_verified(token)["jti"], tokens.parse(token).signature),
+            "twin got another key",
+        ),
+        Wrong("the-subject", lambda token: _verified(token)["sub"], "another jti got the same key"),
+    ),
+    right=(
+        Right(
+            "issuer-and-jti",
+            lambda token: "{iss}#{jti}".format(**_verified(token, required=("exp", "jti"))),
+        ),
+        Right("pyjwt-requiring-jti", _pyjwt_jti),
+    ),
+)
+
+
 # 09 · The Lambda authorizer ------------------------------------------------------------------
 
 
@@ -621,6 +678,7 @@ BANKS = {
     "08.1": BANK_08_1,
     "08.2": BANK_08_2,
     "08.3": BANK_08_3,
+    "08.4": BANK_08_4,
     "09.1": BANK_09_1,
     "09.2": BANK_09_2,
     "10.1": BANK_10_1,

@@ -6,6 +6,12 @@ deny-list a logged-out token lives for the cache TTL (even past ``exp``), and
 without one for the time to ``exp`` plus the TTL. 10.2 runs the learner's login
 function against a fresh local API and probes the token it returns: live, not
 logged out, Bob's, scope ``predict`` alone. 10.3 names the step that breaks.
+
+Sources: "When Authorization Caching is activated on a Lambda authorizer, the returned
+IAM policy is cached. The cached IAM policy is then applied to any additional API
+requests made within the cache's specified time-to-live (TTL) period" (AWS Knowledge
+Center, api-gateway-lambda-authorization-errors); ``authorizerResultTtlInSeconds``, 0 to
+3600, default 300 (API Gateway API reference, Authorizer).
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Each check holds the answer to what the lesson proves about it: 08.1's forgery
 passes the vulnerable verifier, is refused by ``labkit.verify`` and says exactly
 what was asked; 08.2's range check is probed at every edge (0, 1, n - 1, n, the
 field prime p, negatives, 2**256); 08.3's signature must verify for any message
-under any key without the range check, and be refused with it.
+under any key without the range check, and be refused with it; 08.4's deny-list key
+must be the same for a token and its (r, n - s) twin, read only from a verified token,
+and never silently missing.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from labkit import ecdsa, examples, keys, vulnerable
-from labkit.errors import LabkitError
+from labkit import algorithms, ecdsa, examples, keys, vulnerable
+from labkit.attacks import malleability, psychic
+from labkit.errors import InvalidTokenError, LabkitError
 from labkit.exercises import NOT_ATTEMPTED, Exercise, token_answer
 from labkit.verify import verify
 
@@ -124,6 +127,54 @@ def _another_psychic(answer: Any) -> str | None:
     return None
 
 
+def _revocation_key(answer: Any) -> str | None:
+    if not callable(answer):
+        return "pass your function itself (no parentheses)"
+    key = keys.demo_private_key("p256")
+    base = {**examples.LAB_CLAIMS, "jti": "a1"}
+
+    def sign(claims: dict[str, Any]) -> str:
+        return algorithms.sign_token(claims, key, "ES256")
+
+    first = sign(base)
+    cases = [
+        ("its (r, n - s) twin", malleability.malleate(first).token, True),
+        ("the same claims signed again", sign(base), True),
+        ("a later token the IdP gave the same jti", sign({**base, "iat": base["iat"] + 60}), True),
+        ("a token with another jti", sign({**base, "jti": "b2"}), False),
+    ]
+    got = answer(first)
+    if got is None:
+        return NOT_ATTEMPTED
+    try:
+        hash(got)
+    except TypeError:
+        return f"a deny-list key must be hashable (a str such as the jti), not {type(got).__name__}"
+    for what, other, same in cases:
+        if (answer(other) == got) != same:
+            if same:
+                return f"{what} got another key: key the deny-list on the verified jti"
+            return f"{what} got the same key: one revoked token would revoke others"
+    refused = [
+        ("a psychic forgery carrying jti 'a1'", psychic.forge(base).token),
+        ("a token without jti", sign(examples.LAB_CLAIMS)),
+    ]
+    for what, token in refused:
+        try:
+            value = answer(token)
+        except InvalidTokenError:
+            continue
+        except Exception as exc:
+            return (
+                f"for {what} your function raised {type(exc).__name__}: raise a "
+                "labkit.InvalidTokenError, as labkit.verify does"
+            )
+        if what.startswith("a psychic"):
+            return f"you returned {value!r} for {what}: verify the token before reading its jti"
+        return f"you returned {value!r} for {what}: refuse it, or every such token shares a key"
+    return None
+
+
 EXERCISES = (
     Exercise(
         id="08.1",
@@ -183,5 +234,32 @@ answer = in_range""",
 answer = bytes(32) + ecdsa.N.to_bytes(32, "big")  # r = 0, s = n""",
         starter="answer = ...",
         success="s = n is s = 0 to arithmetic mod n: a range check on s < n refuses it too.",
+    ),
+    Exercise(
+        id="08.4",
+        title="A deny-list twins cannot walk past",
+        verify=_revocation_key,
+        hints=(
+            "What is the same in a token and its twin, and different in every other token? "
+            "Read it only from a token that verified.",
+            "labkit.verify(token, idp_public, algorithms=['ES256'], required=('exp', 'jti'), "
+            "**API)['jti']: required makes a token without jti an error.",
+        ),
+        solution="""\
+def revocation_key(token: str) -> str:
+    claims = labkit.verify(
+        token, idp_public, algorithms=["ES256"], required=("exp", "jti"), **API
+    )
+    return claims["jti"]
+
+
+answer = revocation_key""",
+        starter="""\
+def revocation_key(token: str) -> str:
+    ...  # verify the token, then return what the deny-list should store
+
+
+answer = revocation_key""",
+        success="Twins share a jti, forgeries never get that far: that is the key to store.",
     ),
 )
