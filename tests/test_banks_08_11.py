@@ -107,6 +107,11 @@ BANK_08_2 = Bank(
         Wrong("r-only", _in_range(lambda r, s: 0 < r < N), "s = 0 is outside"),
         Wrong("upper-inclusive", _in_range(lambda r, s: 0 < r <= N and 0 < s <= N), "r = n is"),
         Wrong("abs-value", _in_range(lambda r, s: 0 < abs(r) < N and 0 < abs(s) < N), "negative"),
+        Wrong(
+            "knows-only-the-fixed-cases",
+            _in_range(lambda r, s: (r, s) in {(1, 1), (N - 1, N - 1), (12345, N - 2)}),
+            "both are inside 1 .. n-1",
+        ),
         Wrong("bound-p-on-s", _in_range(lambda r, s: 0 < r < N and 0 < s < P), "not p"),
     ),
     right=(
@@ -304,6 +309,8 @@ BANK_09_1 = Bank(
         Wrong("admins-get-everything", _admins_get_everything, "POST /api/predict"),
         Wrong("only-the-method-arn", _article_policy, "and cached, denies"),
         Wrong("principal-user", _policy(principal="user"), "principalId is 'user'"),
+        Wrong("profile-one-char-glob", _policy(profile_path="/api/profil?"), "/api/profilx"),
+        Wrong("admin-one-char-glob", _policy(admin_paths=("/api/admi?", "/api/admin/*")), "admix"),
         Wrong("admin-root-only", _policy(admin_paths=("/api/admin",)), "DELETE /api/admin/users"),
     ),
     right=(
@@ -368,6 +375,24 @@ BANK_10_1 = Bank(
         Wrong("max-of-both", _exposure(lambda t, c, d: max(t, c)), "different"),
         Wrong("deny-list-is-instant", _exposure(lambda t, c, d: 0 if d else t + c), "different"),
         Wrong("seconds-as-text", _exposure(lambda t, c, d: str(c if d else t + c)), "a number"),
+        Wrong(
+            "knows-only-the-fixed-cases",
+            _exposure(
+                lambda t, c, d: {
+                    (900, 300, True): 300,
+                    (900, 0, True): 0,
+                    (60, 300, True): 300,
+                    (0, 300, True): 300,
+                    (900, 3600, True): 3600,
+                    (900, 300, False): 1200,
+                    (900, 0, False): 900,
+                    (300, 300, False): 600,
+                    (0, 300, False): 300,
+                    (3600, 60, False): 3660,
+                }.get((t, c, d), 0)
+            ),
+            "you said 0 s",
+        ),
         Wrong("no-list-max", _exposure(lambda t, c, d: c if d else max(t, c)), "longer"),
     ),
     right=(

@@ -84,9 +84,11 @@ _REQUESTS = (
     (("GET", "/api/profile"), ("GET", "/api/profile/export"), False, False),
     (("GET", "/api/profile"), ("GET", "/api/profiles"), False, False),
     (("GET", "/api/profile"), ("GET", "/api/profile-admin"), False, False),
+    (("GET", "/api/profile"), ("GET", "/api/profilx"), False, False),  # a '?' look-alike
     # "under /api/admin" is /api/admin and /api/admin/..., not every name that starts so
     (("GET", "/api/admin"), ("GET", "/api/administrator"), False, False),
     (("GET", "/api/admin"), ("GET", "/api/admin-export"), False, False),
+    (("GET", "/api/admin"), ("GET", "/api/admix"), False, False),
     (("GET", "/api/profile"), ("GET", "/api/health"), False, False),
     (("GET", "/api/profile"), ("GET", "/"), False, False),
 )

@@ -16,6 +16,7 @@ Center, api-gateway-lambda-authorization-errors); ``authorizerResultTtlInSeconds
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from labkit import tokens
@@ -59,10 +60,20 @@ _EXPOSURE_CASES = (
 )
 
 
+def _random_cases() -> list[tuple[int, int, bool, int]]:
+    """Fresh numbers each run, so a function that only knows the fixed cases fails."""
+    cases = []
+    for deny_list in (True, False, True, False):
+        time_to_exp, cache_ttl = secrets.randbelow(7200), secrets.randbelow(3601)
+        worst = cache_ttl if deny_list else time_to_exp + cache_ttl
+        cases.append((time_to_exp, cache_ttl, deny_list, worst))
+    return cases
+
+
 def _exposure(answer: Any) -> str | None:
     if not callable(answer):
         return "pass your function itself (no parentheses)"
-    for time_to_exp, cache_ttl, deny_list, expected in _EXPOSURE_CASES:
+    for time_to_exp, cache_ttl, deny_list, expected in (*_EXPOSURE_CASES, *_random_cases()):
         got = answer(time_to_exp, cache_ttl, deny_list)
         if got is None:
             return NOT_ATTEMPTED

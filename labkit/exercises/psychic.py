@@ -12,6 +12,7 @@ and never silently missing.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -91,10 +92,20 @@ _SHOWN = {0: "0", _N: "n", _N - 1: "n - 1", _N - 2: "n - 2", _N + 1: "n + 1", _N
 _SHOWN |= {_P - 1: "p - 1", -1: "-1", -(_N - 1): "-(n - 1)", 2**256 - 1: "2**256 - 1"}
 
 
+def _random_range_cases() -> list[tuple[int, int, bool, str]]:
+    """Fresh values each run, so a function that only knows the fixed cases fails."""
+    inside = [(1 + secrets.randbelow(_N - 1), 1 + secrets.randbelow(_N - 1)) for _ in range(4)]
+    above = [(_N + secrets.randbelow(2**256 - _N), 1 + secrets.randbelow(_N - 1)) for _ in range(2)]
+    cases = [(r, s, True, "both are inside 1 .. n-1") for r, s in inside]
+    cases += [(r, s, False, "r is at least n: outside 1 .. n-1") for r, s in above]
+    cases += [(s, r, False, "s is at least n: outside 1 .. n-1") for r, s in above]
+    return cases
+
+
 def _range_check(answer: Any) -> str | None:
     if not callable(answer):
         return "pass your function itself (no parentheses)"
-    for r, s, expected, why in _RANGE_CASES:
+    for r, s, expected, why in (*_RANGE_CASES, *_random_range_cases()):
         got = answer(r, s)
         if got is None:
             return NOT_ATTEMPTED
