@@ -4,8 +4,8 @@ Each ``Wrong`` is an answer a learner could write that looks right and is not, w
 fragment the refusal must contain; insecure look-alikes come first. Each ``Right`` is a
 correct answer written differently from the bank's solution. Exercises that talk to a
 service do it for real: 10.2's functions log in at the checker's own loopback API, and
-11.1/11.2's tokens go to a fresh copy of the service. Below the banks, two tests tie the
-answer keys to the live gateway: 09.2's status codes and 10.1's worst case, measured.
+11.1/11.2's tokens go over HTTP to a fresh loopback copy of the service. Below the banks,
+two tests tie the answer keys to the live gateway: 09.2's statuses and 10.1's worst case.
 """
 
 from __future__ import annotations

@@ -69,17 +69,14 @@ def _promoted_alice(claims: dict[str, Any]) -> str | None:
 
 
 def _admin_answer(preset: str, token: str) -> tuple[int, str]:
-    """GET /api/admin with ``token`` on a fresh, in-process copy of ``preset``'s gateway."""
-    from werkzeug.test import Client  # imported on use: checking other exercises needs no server
+    """GET /api/admin with ``token`` over HTTP, on a fresh loopback copy of ``preset``'s API."""
+    import requests  # imported on use: checking other exercises needs no server
 
-    from labkit.aws.server import create_lab
+    from labkit.aws.server import serve
 
-    lab = create_lab(preset)
-    try:
-        response = Client(lab.gateway).get("/api/admin", headers=capstone.bearer(token))
-        return response.status_code, response.get_data(as_text=True)
-    finally:
-        lab.close()
+    with serve(preset) as api:
+        response = requests.get(f"{api.url}/api/admin", headers=capstone.bearer(token), timeout=5)
+        return response.status_code, response.text
 
 
 def _flaw_names(answer: Any) -> str | None:
