@@ -455,8 +455,27 @@ class GuardedSession:
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> Reply:
         """GET the destination (or ``path`` on its origin); a ``Reply`` or ``FetchError``."""
+        return self.request(
+            "GET", path, headers=headers, cookies=cookies, timeout=timeout, max_bytes=max_bytes
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        cookies: Mapping[str, str] | None = None,
+        json_body: object = None,
+        timeout: float = 5.0,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> Reply:
+        """Send ``method`` to the destination (or ``path`` on its origin), as ``get`` does.
+
+        ``json_body`` (any JSON value but None) is sent as the body, for a login form.
+        """
         target = self.destination if path is None else self.destination.at(path)
-        request = requests.Request("GET", target.url, headers=dict(headers or {}))
+        request = requests.Request(method, target.url, headers=dict(headers or {}), json=json_body)
         request.cookies = dict(cookies or {})
         prepared = self._session.prepare_request(request)
         if prepared.url != target.url:  # nothing may re-read the URL between judging and sending
