@@ -499,7 +499,7 @@ def _check_strength(alg: str, key: PublicKey | bytes) -> None:
         if len(key) < need:
             raise UnsafeKeyError(
                 f"the {alg} secret is {len(key)} bytes; at least {need} are needed",
-                "a short secret can be guessed offline from a single token (RFC 7518 3.2)",
+                "RFC 7518 3.2: an HMAC key must be at least as long as the hash output",
             )
     elif isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_BITS:
