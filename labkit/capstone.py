@@ -13,11 +13,11 @@ someone who opens this file by accident. They are not a secret.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-import requests
-
+from labkit import outbound
 from labkit.aws.clock import Clock
 from labkit.aws.server import Api, serve
 from labkit.errors import ConfigurationError, LabkitError
@@ -83,16 +83,22 @@ def mystery_services(
 
 
 def login(url: str, username: str = "alice", password: str = "wonderland") -> str:
-    """Log in at the service's ``/login`` (DEMO ONLY users); the access token."""
+    """Log in at the service's ``/login`` (DEMO ONLY users); the access token.
+
+    Sent through ``labkit.outbound`` like every other request the kit makes: loopback only,
+    no proxies from the environment, no redirects.
+    """
     try:
-        response = requests.post(
-            f"{url}/login", json={"username": username, "password": password}, timeout=5
-        )
-    except requests.RequestException as exc:
-        raise LabkitError(f"cannot log in at {url}: {type(exc).__name__}") from None
-    if response.status_code != 200:
-        raise LabkitError(f"login refused at {url}: HTTP {response.status_code} {response.text}")
-    return str(response.json()["access_token"])
+        with outbound.GuardedSession(outbound.judge(f"{url}/login")) as session:
+            reply = session.request("POST", json_body={"username": username, "password": password})
+    except (outbound.UnsafeURLError, outbound.FetchError) as exc:
+        raise LabkitError(f"cannot log in at {url}: {exc}") from None
+    if reply.status != 200:
+        raise LabkitError(f"login refused at {url}: HTTP {reply.status} {reply.text}")
+    try:
+        return str(json.loads(reply.body)["access_token"])
+    except (ValueError, KeyError, TypeError):
+        raise LabkitError(f"login at {url} answered without an access token") from None
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -306,7 +306,10 @@ def _add_scan(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
         "--wordlist", metavar="FILE", help="secrets to try on HS tokens (default: bundled)"
     )
     p.add_argument(
-        "--timeout", type=float, default=5.0, metavar="S", help="per request (default 5)"
+        "--timeout",
+        default="5",
+        metavar="S",
+        help="seconds per request, more than 0 and at most 60 (default 5)",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(run=_scan)
@@ -316,6 +319,17 @@ def _scan(args: argparse.Namespace) -> int:
     """Exit 0 when nothing got through, 1 with findings, 2 for bad input or a refused target."""
     from labkit import scan  # imported on use: requests is not needed by other commands
 
+    try:
+        timeout = float(args.timeout)
+    except ValueError:
+        timeout = float("nan")
+    if not 0 < timeout <= scan.MAX_TIMEOUT:  # also refuses nan and inf
+        print(
+            f"labkit scan: --timeout must be more than 0 and at most {scan.MAX_TIMEOUT:g} "
+            f"seconds, got {args.timeout!r}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     raw = sys.stdin.read().strip() if args.token == "-" else args.token
     try:
         public_key = _read_bytes(args.public_key) if args.public_key else None
@@ -336,7 +350,7 @@ def _scan(args: argparse.Namespace) -> int:
             public_key=public_key,
             expired_token=args.expired_token,
             wordlist=args.wordlist,
-            timeout=args.timeout,
+            timeout=timeout,
         )
     except MalformedTokenError as exc:  # bad input here, not a verdict on the target
         print(f"labkit scan: malformed token: {exc}", file=sys.stderr)

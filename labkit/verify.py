@@ -14,7 +14,9 @@ allowed algorithms); every line here adds a check PyJWT leaves to its caller:
 - keys must be strong: RSA >= 2048 bits and not ROCA-generated, HMAC secrets
   >= 32 bytes and at least as long as the hash;
 - unknown ``crit`` extensions are refused; ``jku``, ``x5u``, ``x5c`` and
-  ``jwk`` headers are never followed or trusted: keys come from the caller.
+  ``jwk`` headers are never followed or trusted: keys come from the caller;
+- ``exp`` is always required: naming other required claims adds to it, and only
+  the explicit ``require_exp=False`` drops it.
 
 Key preparation is cached, so a service pays for it once per key.
 """
@@ -56,6 +58,7 @@ __all__ = [
     "MAX_LENGTH",
     "MIN_HMAC_BYTES",
     "MIN_RSA_BITS",
+    "required_claims",
     "roca_vulnerable",
     "verify",
     "verify_jws",
@@ -84,7 +87,8 @@ def verify(
     audience: str | Collection[str] | None = None,
     issuer: str | Collection[str] | None = None,
     leeway: claims.Leeway = 0,
-    required: Collection[str] = ("exp",),
+    required: Collection[str] | None = (),
+    require_exp: bool = True,
     max_length: int = MAX_LENGTH,
     now: claims.Now = None,
 ) -> dict[str, Any]:
@@ -92,11 +96,17 @@ def verify(
 
     ``algorithms`` lists what the caller accepts (the token's header never
     decides); ``audience`` and ``issuer`` are matched exactly; ``now`` (an aware
-    datetime or epoch seconds) freezes the clock. See the module docstring for
-    every check. Options that cannot work raise ``ConfigurationError`` instead,
-    so a misconfigured service fails loudly rather than as "invalid token".
+    datetime or epoch seconds) freezes the clock. ``required`` names the claims
+    that must be present IN ADDITION to ``exp`` (``()`` and ``None`` add none;
+    listing ``exp`` again is fine): a token without ``exp`` never expires, so
+    listing what else the code relies on must never drop it. Only the explicit
+    ``require_exp=False`` does, for tokens that are meant not to expire.
+    See the module docstring for every check. Options that cannot work raise
+    ``ConfigurationError`` instead, so a misconfigured service fails loudly
+    rather than as "invalid token".
     """
     allowed = _allowed(algorithms)
+    must_have = required_claims(required, require_exp=require_exp)
     _check_length(token, max_length)
     parsed = tokens.parse(token)
     alg = _check_header(parsed.header, allowed)
@@ -108,7 +118,7 @@ def verify(
         leeway=leeway,
         audience=audience,
         issuer=issuer,
-        required=required,
+        required=must_have,
     )
     return parsed.payload
 
@@ -163,6 +173,41 @@ def _allowed(algorithms: Collection[str]) -> frozenset[str]:
         f"algorithms must be a list such as ['RS256'], got {algorithms!r}",
         "a string would be searched by substring, and the token must never choose",
     )
+
+
+def required_claims(
+    required: Collection[str] | None, *, require_exp: bool = True
+) -> tuple[str, ...]:
+    """The claims ``verify`` demands: ``exp`` (unless ``require_exp=False``), then ``required``.
+
+    ``required`` adds to ``exp``, it never replaces it (``required=("sub",)``
+    once silently stopped requiring ``exp``). A lone string is refused: it would
+    be read as its characters, or as one name where a list was meant.
+    """
+    if not isinstance(require_exp, bool):
+        raise ConfigurationError(f"require_exp must be True or False, got {require_exp!r}")
+    if required is None:
+        names: tuple[object, ...] = ()
+    elif isinstance(required, (str, bytes)):
+        raise ConfigurationError(
+            f"required must be a collection of claim names such as ('sub',), got {required!r}",
+            "a string would be read as its characters; exp is required without being named",
+        )
+    elif isinstance(required, (list, tuple)):
+        names = tuple(required)
+    elif isinstance(required, (set, frozenset)):
+        names = tuple(sorted(required, key=str))
+    else:
+        raise ConfigurationError(
+            f"required must be a collection of claim names such as ('sub',), got {required!r}"
+        )
+    checked = ["exp"] if require_exp else []
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError(f"required must hold claim names (str), got {name!r}")
+        if name not in checked:
+            checked.append(name)
+    return tuple(checked)
 
 
 @lru_cache(maxsize=64)
@@ -454,7 +499,7 @@ def _check_strength(alg: str, key: PublicKey | bytes) -> None:
         if len(key) < need:
             raise UnsafeKeyError(
                 f"the {alg} secret is {len(key)} bytes; at least {need} are needed",
-                "a short secret can be guessed offline from a single token (RFC 7518 3.2)",
+                "RFC 7518 3.2: an HMAC key must be at least as long as the hash output",
             )
     elif isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_BITS:

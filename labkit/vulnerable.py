@@ -23,7 +23,7 @@ import ast
 import hashlib
 import hmac
 import inspect
-import ipaddress
+import json
 import os
 import secrets
 import sqlite3
@@ -33,13 +33,11 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from labkit import claims, ecdsa, keys, tokens
+from labkit import claims, ecdsa, keys, outbound, tokens
 from labkit.algorithms import (
     ALGORITHMS,
     PrivateKey,
@@ -412,9 +410,12 @@ def follow_jku(
     match, an open redirect or a ``user@host`` URL. ``key`` is the service's
     own keys, used for tokens without ``jku``.
 
-    Lab safety: only ``http(s)`` URLs whose host is a loopback IP literal
-    (127.0.0.0/8, ::1) are fetched, without proxies or redirects; any other
-    ``jku`` is refused with ``KeyNotFoundError`` and nothing leaves the machine.
+    Lab safety: the URL passes ``labkit.outbound``, the kit's one outbound-URL
+    guard, which judges it as ``requests`` sends it: only ``http(s)`` URLs
+    whose host is a loopback IP literal (127.0.0.0/8, ::1) are fetched,
+    without proxies or redirects; any other ``jku`` (a name, ``user@host``, a
+    backslash, ``127.1``) is refused with ``KeyNotFoundError`` before any
+    connection, and nothing leaves the machine.
     """
     checks = _Checks(algorithms, audience, issuer, leeway, required, now, extra)
     header = checks.parse(token).header
@@ -629,47 +630,43 @@ def _existing(location: object, kind: str) -> str:
 
 
 def _fetch_jwks(url: object) -> dict[str, Any]:
-    """GET the JWKS at a loopback ``url``; anything else is refused before any connection."""
-    target = _loopback_url(url)
-    try:
-        with requests.Session() as session:
-            session.trust_env = False  # no proxy from the environment: loopback stays loopback
-            response = session.get(target, timeout=_FETCH_TIMEOUT, allow_redirects=False)
-    except requests.RequestException as exc:
-        reason = type(exc).__name__
-        raise KeyNotFoundError(f"could not fetch the jku {target!r}: {reason}") from None
-    if response.status_code != 200:
-        raise KeyNotFoundError(f"the jku {target!r} answered HTTP {response.status_code}")
-    if len(response.content) > _MAX_KEY_FILE:
-        raise KeyNotFoundError(f"the jku {target!r} sent over {_MAX_KEY_FILE} bytes")
-    try:
-        return response.json()
-    except ValueError:
-        raise KeyNotFoundError(f"the jku {target!r} did not send JSON") from None
+    """GET the JWKS at a loopback ``url`` through ``labkit.outbound``; else ``KeyNotFoundError``.
 
-
-def _loopback_url(url: object) -> str:
-    """``url`` if it is http(s) to a loopback IP literal; else ``KeyNotFoundError``.
-
-    Host names are refused even when they mean this machine (``localhost``):
-    a name is resolved by DNS or a hosts file, an IP literal is not.
+    The guard judges the URL as ``requests`` sends it and allows loopback IP
+    literals only (127.0.0.0/8, ::1): a host name, even ``localhost``, would be
+    the resolver's to answer, and ``user@host``, backslash and disguised-number
+    URLs are refused before any connection.
     """
     if not isinstance(url, str):
         raise MalformedTokenError(f"the header's 'jku' must be a URL string, got {url!r}")
     try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-        loopback = parts.scheme in ("http", "https") and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+        destination = outbound.judge(url, outbound.LOOPBACK_LITERALS)
+    except outbound.UnsafeURLError as exc:
+        detail = "" if isinstance(exc, outbound.HostNotAllowedError) else f": {exc.message}"
         raise KeyNotFoundError(
-            f"refusing to fetch keys from {url!r}",
+            f"refusing to fetch keys from {_url_shown(url)}{detail}",
             "this lab verifier follows jku only to http(s)://127.0.0.1 (or [::1]), "
             "so nothing ever leaves this machine",
-        )
-    return url
+        ) from None
+    target = _url_shown(destination.url)
+    try:
+        reply = outbound.fetch(destination, timeout=_FETCH_TIMEOUT, max_bytes=_MAX_KEY_FILE)
+    except outbound.FetchError as exc:
+        raise KeyNotFoundError(f"could not fetch the jku {target}: {exc.kind}") from None
+    if reply.status != 200:
+        raise KeyNotFoundError(f"the jku {target} answered HTTP {reply.status}")
+    if reply.truncated:
+        raise KeyNotFoundError(f"the jku {target} sent over {_MAX_KEY_FILE} bytes")
+    try:
+        return json.loads(reply.body)
+    except ValueError:
+        raise KeyNotFoundError(f"the jku {target} did not send JSON") from None
+
+
+def _url_shown(url: str) -> str:
+    """``url`` quoted on one line, cut to 100 characters (it came from the token)."""
+    text = repr(url)
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def _p256_key(key: object) -> ec.EllipticCurvePublicKey:

@@ -17,13 +17,11 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import ipywidgets as w
-import requests
 from cryptography.hazmat.primitives import serialization
 
-from labkit import algorithms, claims, examples, keys, tokens
+from labkit import algorithms, claims, examples, keys, outbound, tokens
 from labkit.attacks import confusion, crack, injection, none, psychic
 from labkit.display import PALETTE, ColouredToken, pretty_json
 from labkit.errors import ConfigurationError, InvalidTokenError, LabkitError
@@ -42,7 +40,6 @@ __all__ = [
 Verifier = Callable[..., Any]
 
 _ACCEPTED, _REJECTED = PALETTE["signature"], PALETTE["header"]  # Okabe-Ito green, vermillion
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 _TIME_CLAIMS = ("iat", "nbf", "exp")
 _LAB_CLOCK = examples.LAB_CLAIMS["iat"] + 30 * 60  # 09:30 on the lab's day, as in notebook 03
 _HTTP_TIMEOUT = 5.0  # seconds: a loopback gateway answers in milliseconds
@@ -454,28 +451,30 @@ class TamperPlayground(w.VBox):
 
 
 def _send_http(url: str, token: str) -> Result:
-    """GET ``url`` with the token as a Bearer credential; loopback only, like the whole kit."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return Result("error", url or "the gateway", "give a URL like http://127.0.0.1:PORT/path")
-    if parts.hostname not in _LOOPBACK:
-        why = "the playground only talks to this machine (127.0.0.1, localhost, ::1)"
-        return Result("error", url, f"refused to send a token to {parts.hostname}: {why}")
+    """GET ``url`` with the token as a Bearer credential; loopback only, like the whole kit.
+
+    The URL passes ``labkit.outbound``, the kit's one outbound-URL guard, which
+    judges it exactly as ``requests`` sends it: a ``user@host`` or backslash
+    URL, ``127.1`` or a name other than ``localhost`` is refused before any
+    packet, so the token never reaches another machine.
+    """
     try:
-        with requests.Session() as session:
-            session.trust_env = False  # no proxy from the environment: loopback stays loopback
-            reply = session.get(
-                url,
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=_HTTP_TIMEOUT,
-                allow_redirects=False,
-            )
-    except requests.RequestException as exc:
-        return Result("error", url, f"cannot reach it ({type(exc).__name__})")
+        destination = outbound.judge(url, outbound.LOOPBACK)
+    except outbound.HostNotAllowedError as exc:
+        why = "the playground only talks to this machine (127.0.0.1, localhost, ::1)"
+        return Result("error", url, f"refused to send a token to {exc.host}: {why}")
+    except outbound.UnsafeURLError as exc:
+        hint = "give a URL like http://127.0.0.1:PORT/path"
+        return Result("error", url or "the gateway", f"{hint} ({exc.message})")
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        reply = outbound.fetch(destination, headers=headers, timeout=_HTTP_TIMEOUT)
+    except outbound.FetchError as exc:
+        return Result("error", url, f"cannot reach it ({exc.kind})")
     body = reply.text.strip()
     body = body if len(body) <= 200 else body[:200] + "…"
-    verdict = "accepted" if reply.ok else "rejected"
-    return Result(verdict, url, f"HTTP {reply.status_code} {body}", token)
+    verdict = "accepted" if 200 <= reply.status < 300 else "rejected"
+    return Result(verdict, url, f"HTTP {reply.status} {body}", token)
 
 
 def _verifier_shaped(fn: Callable[..., Any]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,36 @@ def notebook_cells() -> list[tuple[str, dict]]:
 def test_untouched_answer_is_not_attempted(capsys: pytest.CaptureFixture[str]) -> None:
     check("00.1", ...)
     assert capsys.readouterr().out.startswith("⏳ 00.1 not attempted yet")
-    assert evaluate("00.1", None).status == "not attempted"
+
+
+def test_an_answer_of_none_says_so() -> None:
+    verdict = evaluate("00.1", None)
+    assert verdict.status == "wrong"
+    assert "your answer is None: did you forget to return or assign" in verdict.message
+
+
+def test_a_function_that_returns_none_says_so() -> None:
+    def my_b64url_decode(segment: str) -> bytes:
+        padded = segment + "=" * (-len(segment) % 4)  # computes, forgets to return
+        print(padded)
+
+    verdict = evaluate("01.1", my_b64url_decode)
+    assert verdict.status == "wrong"
+    assert "your function my_b64url_decode returned None: did you forget" in verdict.message
+    verdict = evaluate("03.2", lambda iss, trusted: None)
+    assert "your function returned None" in verdict.message
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["...", "pass", '"""A docstring."""', '"""A docstring."""\n    ...', "return None"],
+)
+def test_a_stub_function_is_not_attempted(body: str) -> None:
+    namespace: dict = {}
+    exec(f"def f(segment):\n    {body}\n", namespace)
+    verdict = evaluate("01.1", namespace["f"])
+    assert verdict.status == "not attempted"
+    assert "f's body is still ...: write its code" in verdict.message
 
 
 def test_right_and_wrong_answers(
@@ -62,13 +92,56 @@ def test_hints_and_solutions(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("💡 Hint 1 of 2 for 01.1:")
     solution("01.1")
     assert "def my_b64url_decode" in capsys.readouterr().out
-    with pytest.raises(ExerciseError, match="has hints 1 to 2, not 3"):
-        hint("01.1", 3)
 
 
-def test_unknown_exercise_lists_the_known_ones() -> None:
+@pytest.mark.parametrize(
+    ("call", "line"),
+    [
+        (lambda: hint("01.1", 3), "⚠️ 01.1 has hints 1 to 2, not 3: try hint('01.1', 2)"),
+        (lambda: hint("01.1", 0), "⚠️ 01.1 has hints 1 to 2, not 0: try hint('01.1', 1)"),
+        (lambda: hint("01.1", "2"), "⚠️ hint('01.1', n): n is a hint number from 1 to 2, not '2'"),
+        (lambda: hint("01.1", 1.0), "n is a hint number from 1 to 2, not 1.0"),
+        (lambda: hint("01.1", True), "n is a hint number from 1 to 2, not True"),
+        (lambda: hint("9.9"), "⚠️ no exercise '9.9'; the exercises are: 00.1, 00.2"),
+        (lambda: hint(1.1), "⚠️ no exercise 1.1; the exercises are"),
+        (lambda: solution("9.9"), "⚠️ no exercise '9.9'"),
+    ],
+)
+def test_hint_and_solution_mistakes_print_one_friendly_line(
+    capsys: pytest.CaptureFixture[str], call: Callable[[], None], line: str
+) -> None:
+    call()  # no raise, strict mode or not
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and line in out, out
+
+
+def test_unknown_exercise_lists_the_known_ones(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LABKIT_STRICT_EXERCISES", "1")
     with pytest.raises(ExerciseError, match=r"no exercise '9.9'; the exercises are: 00.1, 00.2"):
         check("9.9", 1)
+    monkeypatch.delenv("LABKIT_STRICT_EXERCISES")
+    check("9.9", 1)
+    check(["00.1"], 1)
+    assert capsys.readouterr().out.count("⚠️ no exercise") == 2
+
+
+def test_outside_strict_mode_check_never_raises(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Nasty(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("even str() fails")
+
+    def explodes(*args: object) -> object:
+        raise Nasty
+
+    monkeypatch.delenv("LABKIT_STRICT_EXERCISES", raising=False)
+    for exercise_id in ALL:
+        for answer in (None, 0, "x", [], {}, explodes, lambda *a: None, object()):
+            check(exercise_id, answer)
+    assert "your code raised Nasty: (no message)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("exercise_id", list(ALL))

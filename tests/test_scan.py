@@ -491,3 +491,44 @@ def test_every_flaw_names_a_fix_and_a_catalogued_notebook() -> None:
     files = {nb.file for nb in labkit.catalog.NOTEBOOKS}
     for flaw in scan.FLAWS.values():
         assert flaw.fix and flaw.notebook in files, flaw.id
+
+
+# CLI messages: a wrong path, the --timeout range --------------------------------------------------
+
+
+@pytest.mark.parametrize(("mode", "status"), [("rest", 403), ("http", 404)])
+def test_unknown_route_says_the_path_may_be_wrong(
+    mode: str, status: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """API Gateway's REST 403 'Missing Authentication Token' (or a 404) is a path problem."""
+    with serve("hardened", mode=mode) as api:
+        url = f"{api.url}/api/profil"  # a typo
+        assert cli.main(["scan", url, "--token", login(api.url)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("labkit scan: ")
+    assert f"HTTP {status}" in err and "the path may be wrong" in err and "GET /api/profil" in err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "60.5", "1e400", "nan", "inf", "soon", ""])
+def test_cli_timeout_states_its_range_and_refuses_values_outside(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/api"
+    assert cli.main(["scan", url, "--token", VALID, "--timeout", value]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"labkit scan: --timeout must be more than 0 and at most 60 seconds, got {value!r}\n"
+    )
+
+
+def test_cli_timeout_range_is_in_the_help_and_its_ends_are_accepted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["scan", "--help"])
+    assert "more than 0 and at most 60" in " ".join(capsys.readouterr().out.split())
+    for value in ("0.001", "60"):
+        url = f"http://127.0.0.1:{free_port()}/api"
+        assert cli.main(["scan", url, "--token", VALID, "--timeout", value]) == 2
+        assert "connection refused" in capsys.readouterr().err  # it got as far as sending
+    assert scan.MAX_TIMEOUT == 60

@@ -33,7 +33,7 @@ from labkit.errors import (
     NotYetValidError,
     UnsafeKeyError,
 )
-from labkit.verify import MAX_LENGTH, roca_vulnerable, verify, verify_jws
+from labkit.verify import MAX_LENGTH, required_claims, roca_vulnerable, verify, verify_jws
 
 NOW = 1_700_000_000  # 2023-11-14T22:13:20Z, the frozen clock of these tests
 SECRET = keys.demo_secret()
@@ -493,9 +493,67 @@ def test_required_claims() -> None:
     no_exp = make({"sub": "alice"})
     with pytest.raises(MissingClaimError, match="no 'exp' claim; without exp a stolen token"):
         check(no_exp)
-    assert check(no_exp, required=()) == {"sub": "alice"}
+    assert check(no_exp, require_exp=False) == {"sub": "alice"}
     with pytest.raises(MissingClaimError, match="no 'jti' claim"):
         check(claims_token(), required=["exp", "jti"])
+    with pytest.raises(MissingClaimError, match="no 'jti' claim"):
+        check(claims_token(), required=["jti"])
+
+
+# Issue 12: naming other required claims once silently stopped requiring exp.
+NO_EXP = {"sub": "alice", "iat": NOW - 60, "jti": "j-1"}
+
+
+@pytest.mark.parametrize(
+    "required",
+    [("sub",), ["sub", "jti"], (), None, frozenset({"sub"}), ("exp", "sub"), ("sub", "exp")],
+    ids=["sub", "sub-jti", "empty", "none", "frozenset", "exp-sub", "sub-exp"],
+)
+def test_required_keeps_exp_whatever_else_is_named(required: Any) -> None:
+    with pytest.raises(MissingClaimError, match="no 'exp' claim"):
+        check(make(NO_EXP), required=required)
+    assert check(make({**NO_EXP, "exp": NOW + 600}), required=required)["sub"] == "alice"
+
+
+def test_required_keeps_exp_and_adds_the_named_claims() -> None:
+    with pytest.raises(MissingClaimError, match="no 'jti' claim"):
+        check(GOOD, required=("sub", "jti"))
+    no_sub = make({k: v for k, v in CLAIMS.items() if k != "sub"})
+    with pytest.raises(MissingClaimError, match="no 'sub' claim"):
+        check(no_sub, required={"sub"})
+
+
+def test_required_keeps_exp_unless_the_named_opt_out_is_given() -> None:
+    assert check(make(NO_EXP), required=("sub",), require_exp=False)["jti"] == "j-1"
+    assert check(make(NO_EXP), required=None, require_exp=False)["sub"] == "alice"
+    with pytest.raises(MissingClaimError, match="no 'exp' claim"):  # naming exp wins
+        check(make(NO_EXP), required=("exp",), require_exp=False)
+    with pytest.raises(ExpiredTokenError):  # the opt-out drops presence, never the expiry check
+        check(make({**NO_EXP, "exp": NOW - 1}), require_exp=False)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"required": "sub"}, "required must be a collection of claim names such as"),
+        ({"required": "exp"}, "a string would be read as its characters"),
+        ({"required": b"sub"}, "required must be a collection of claim names"),
+        ({"required": {"sub": 1}}, "required must be a collection of claim names"),
+        ({"required": [""]}, "required must hold claim names"),
+        ({"require_exp": 0}, "require_exp must be True or False"),
+        ({"require_exp": "no"}, "require_exp must be True or False"),
+    ],
+)
+def test_required_keeps_exp_options_that_cannot_work(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        check(GOOD, **options)
+
+
+def test_required_keeps_exp_order_and_names() -> None:
+    assert required_claims(None) == ("exp",)
+    assert required_claims(("sub", "exp", "sub")) == ("exp", "sub")
+    assert required_claims({"jti", "sub"}) == ("exp", "jti", "sub")
+    assert required_claims(["sub"], require_exp=False) == ("sub",)
 
 
 @pytest.mark.parametrize(
@@ -578,7 +636,7 @@ def test_claims_check_order_is_stable() -> None:
         ({"leeway": "30"}, "leeway must be a number"),
         ({"audience": 7}, "audience must be a string or a collection"),
         ({"issuer": [None]}, "issuer must be a string or a collection"),
-        ({"required": [1]}, "required must be a string or a collection"),
+        ({"required": [1]}, "required must hold claim names"),
         ({"max_length": 0}, "max_length must be a positive int"),
         ({"now": "2024-01-01"}, "now must be a datetime or epoch seconds"),
     ],

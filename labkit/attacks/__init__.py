@@ -12,6 +12,8 @@
   ``serve_jwks``), ``kid`` as a path to /dev/null, ``kid`` as SQL that returns
   their secret.
 - ``psychic``: ES256 with r = s = 0 (CVE-2022-21449): any claims, no key.
+- ``malleability``: the (r, n - s) twin of an ES256 signature: the same claims
+  under another token string, so a deny-list must key on ``jti``, not the token.
 - ``forgery``: ``Forgery``, what a forger returns: the token and one line on
   the trick it plays.
 

@@ -34,7 +34,7 @@ Environment variables (exactly one of ``JWT_SECRET`` and ``JWKS_URL``):
 
 from __future__ import annotations
 
-import ipaddress
+import json
 import logging
 import os
 import threading
@@ -43,10 +43,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
-
+from labkit import outbound
 from labkit.algorithms import ALGORITHMS
 from labkit.aws.clock import Clock, system_clock
 from labkit.aws.policy import AuthPolicy, Decision, Policy
@@ -146,10 +144,15 @@ class JwksClient:
 
     The URL must be https, or http to a loopback address (the local gateway):
     keys fetched over plain HTTP from the network could be swapped in transit.
+    It is judged and fetched by ``labkit.outbound``, the kit's one
+    outbound-URL guard, exactly as ``requests`` sends it (no userinfo,
+    backslashes or disguised addresses; no proxies or redirects); an https
+    name is resolved once per fetch and the certificate checks it.
     """
 
     def __init__(self, url: str, *, ttl: float = _JWKS_TTL, clock: Clock = system_clock) -> None:
-        self.url = _checked_url(url)
+        self._destination = _checked_url(url)
+        self.url = self._destination.url
         self._ttl = ttl
         self._clock = clock
         self._jwks: dict[str, Any] | None = None
@@ -172,21 +175,17 @@ class JwksClient:
             return True
 
     def _fetch(self) -> None:
-        try:
-            with requests.Session() as session:
-                session.trust_env = False  # loopback stays loopback: no proxy from the env
-                response = session.get(self.url, timeout=5, allow_redirects=False)
-        except requests.RequestException as exc:
+        try:  # through the kit's one outbound-URL guard: no proxies, no redirects, bounded
+            reply = outbound.fetch(self._destination, timeout=5, max_bytes=_JWKS_MAX_BYTES)
+        except outbound.FetchError as exc:
+            raise ConfigurationError(f"cannot fetch the JWKS at {self.url}: {exc.kind}") from None
+        if reply.status != 200 or reply.truncated:
+            size = f"over {_JWKS_MAX_BYTES}" if reply.truncated else str(len(reply.body))
             raise ConfigurationError(
-                f"cannot fetch the JWKS at {self.url}: {type(exc).__name__}"
-            ) from None
-        if response.status_code != 200 or len(response.content) > _JWKS_MAX_BYTES:
-            raise ConfigurationError(
-                f"the JWKS at {self.url} answered HTTP {response.status_code}, "
-                f"{len(response.content)} bytes"
+                f"the JWKS at {self.url} answered HTTP {reply.status}, {size} bytes"
             )
         try:
-            jwks = response.json()
+            jwks = json.loads(reply.body)
         except ValueError:
             raise ConfigurationError(f"the JWKS at {self.url} is not JSON") from None
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
@@ -194,23 +193,20 @@ class JwksClient:
         self._jwks, self._fetched_at = jwks, self._clock()
 
 
-def _checked_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return url
-    if parts.scheme == "http":
-        try:
-            if (
-                parts.hostname == "localhost"
-                or ipaddress.ip_address(parts.hostname or "").is_loopback
-            ):
-                return url
-        except ValueError:
-            pass
-    raise ConfigurationError(
-        f"JWKS_URL must be https (or http to 127.0.0.1), got {url!r}",
-        "keys fetched over plain HTTP can be replaced by anyone on the path",
-    )
+def _checked_url(url: object) -> outbound.Destination:
+    """``url`` judged by ``labkit.outbound``: https anywhere, http to loopback only."""
+    try:
+        return outbound.judge(url, outbound.JWKS)
+    except outbound.UnsafeURLError as exc:
+        raise ConfigurationError(
+            f"JWKS_URL must be https (or http to 127.0.0.1), got {_shown(url)}: {exc.message}",
+            "keys fetched over plain HTTP can be replaced by anyone on the path",
+        ) from None
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 # Tokens and policies -----------------------------------------------------------------------------

@@ -5,15 +5,31 @@ Each notebook's exercises live in a module of this package (``anatomy`` for 01,
 learner's code (tagged ``solution`` in the instructor copy, replaced by the
 exercise's ``starter`` in the learner edition), and ``check("01.1", answer)``.
 
-``check`` never raises for a right answer or an untouched starter, so the
-learner edition runs top to bottom. With ``LABKIT_STRICT_EXERCISES=1`` (set by
-``make test``) a wrong answer raises, so CI catches a broken solution.
+``check`` never raises outside strict mode (a wrong answer, an unknown id, a
+learner's function that crashes: each is one printed line), so the learner
+edition runs top to bottom. With ``LABKIT_STRICT_EXERCISES=1`` (set by
+``make test``) a wrong answer or an unknown id raises, so CI catches a broken
+solution. ``hint`` and ``solution`` never raise.
+
+The contract for checkers (``Exercise.verify``), so every bank reports alike:
+
+- ``evaluate`` answers three cases before a checker runs: ``...`` (the
+  untouched ``answer = ...``) and a function whose body is still a stub
+  (``...``, ``pass`` or a docstring: the starter's ``def f(): ...``) are "not
+  attempted"; ``None`` is wrong, with a message saying it is ``None``.
+- So a checker always gets a real answer. When the learner's function returns
+  ``None``, the checker returns ``NOT_ATTEMPTED`` (or its own message);
+  ``evaluate`` reports that as "your function returned None". Anything else a
+  checker returns is the message naming the mistake; ``None`` means correct.
+- A checker may let the learner's code raise: ``evaluate`` reports it.
 """
 
 from __future__ import annotations
 
+import dis
 import importlib
 import os
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -85,53 +101,130 @@ def all_exercises() -> dict[str, Exercise]:
 def get(exercise_id: str) -> Exercise:
     """The exercise with this id, or a clear error listing the ids that exist."""
     bank = _load()
-    if exercise_id not in bank:
+    if not isinstance(exercise_id, str) or exercise_id not in bank:
         known = ", ".join(bank)
         raise ExerciseError(f"no exercise {exercise_id!r}; the exercises are: {known}")
     return bank[exercise_id]
 
 
 def evaluate(exercise_id: str, answer: Any = ...) -> Verdict:
-    """Judge an answer without printing: untouched (``...``/None), right or wrong."""
+    """Judge an answer without printing: not attempted, right or wrong (see the module doc)."""
     exercise = get(exercise_id)
-    if answer is ... or answer is None:
-        return Verdict(
-            "not attempted",
-            f"⏳ {exercise_id} not attempted yet: replace the ... with your answer and run again.",
+    if answer is ...:
+        return _not_attempted(exercise_id, "replace the ... with your answer and run again")
+    if answer is None:
+        return _wrong(
+            exercise_id,
+            "your answer is None: did you forget to return or assign the value?",
+        )
+    if _is_stub(answer):
+        return _not_attempted(
+            exercise_id, f"{answer.__name__}'s body is still ...: write its code and run again"
         )
     try:
         problem = exercise.verify(answer)
     except Exception as exc:  # the learner's code may raise anything: report it, don't crash
-        problem = f"your code raised {type(exc).__name__}: {exc}"
+        problem = f"your code raised {type(exc).__name__}: {_one_line(exc)}"
     if problem is None:
         return Verdict("correct", f"✅ {exercise_id} correct. {exercise.success}".rstrip())
     if problem == NOT_ATTEMPTED:
-        return Verdict(
-            "not attempted", f"⏳ {exercise_id} not attempted yet: fill in the starter code."
-        )
-    return Verdict("wrong", f"❌ {exercise_id} not yet: {problem} (try hint({exercise_id!r}))")
+        if isinstance(answer, types.FunctionType):
+            return _wrong(
+                exercise_id,
+                f"your function {_name(answer)}returned None: did you forget to return the result?",
+            )
+        return _not_attempted(exercise_id, "fill in the starter code")
+    return _wrong(exercise_id, str(problem))
 
 
 def check(exercise_id: str, answer: Any = ...) -> None:
-    """Print a friendly verdict on ``answer``; in strict mode a wrong answer raises."""
-    verdict = evaluate(exercise_id, answer)
+    """Print a friendly verdict on ``answer``; only in strict mode does a wrong answer raise."""
+    strict = os.environ.get("LABKIT_STRICT_EXERCISES") == "1"
+    try:
+        verdict = evaluate(exercise_id, answer)
+    except ExerciseError as exc:  # an unknown id
+        if strict:
+            raise
+        print(f"⚠️ {exc.message}")
+        return
     print(verdict)
-    if verdict.status == "wrong" and os.environ.get("LABKIT_STRICT_EXERCISES") == "1":
+    if verdict.status == "wrong" and strict:
         raise ExerciseError(f"exercise {exercise_id} failed in strict mode: {verdict.message}")
 
 
 def hint(exercise_id: str, n: int = 1) -> None:
-    """Print hint ``n`` (1 is the gentlest; later ones give more away)."""
-    hints = get(exercise_id).hints
+    """Print hint ``n`` (1 is the gentlest; later ones give more away); never raises."""
+    try:
+        hints = get(exercise_id).hints
+    except ExerciseError as exc:
+        print(f"⚠️ {exc.message}")
+        return
+    if isinstance(n, bool) or not isinstance(n, int):
+        print(f"⚠️ hint({exercise_id!r}, n): n is a hint number from 1 to {len(hints)}, not {n!r}")
+        return
     if not 1 <= n <= len(hints):
-        raise ExerciseError(f"exercise {exercise_id} has hints 1 to {len(hints)}, not {n}")
+        print(
+            f"⚠️ {exercise_id} has hints 1 to {len(hints)}, not {n}: "
+            f"try hint({exercise_id!r}, {len(hints) if n > len(hints) else 1}), "
+            f"or solution({exercise_id!r})"
+        )
+        return
     more = f"  (more: hint({exercise_id!r}, {n + 1}))" if n < len(hints) else ""
     print(f"💡 Hint {n} of {len(hints)} for {exercise_id}: {hints[n - 1]}{more}")
 
 
 def solution(exercise_id: str) -> None:
-    """Print a worked solution: try the hints first."""
-    print(f"# Solution to {exercise_id}\n{get(exercise_id).solution.strip()}")
+    """Print a worked solution: try the hints first. Never raises."""
+    try:
+        text = get(exercise_id).solution.strip()
+    except ExerciseError as exc:
+        print(f"⚠️ {exc.message}")
+        return
+    print(f"# Solution to {exercise_id}\n{text}")
+
+
+def _not_attempted(exercise_id: str, what: str) -> Verdict:
+    return Verdict("not attempted", f"⏳ {exercise_id} not attempted yet: {what}.")
+
+
+def _wrong(exercise_id: str, problem: str) -> Verdict:
+    return Verdict("wrong", f"❌ {exercise_id} not yet: {problem} (try hint({exercise_id!r}))")
+
+
+def _name(function: types.FunctionType) -> str:
+    return "" if function.__name__ == "<lambda>" else f"{function.__name__} "
+
+
+def _one_line(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:  # a learner's exception class may break even str()
+        text = ""
+    return " ".join(text.split())[:300] or "(no message)"
+
+
+# Instructions a function whose body does nothing consists of, in any CPython version.
+_NO_OPS = frozenset({"RESUME", "NOP", "CACHE", "EXTENDED_ARG", "COPY_FREE_VARS", "MAKE_CELL"})
+
+
+def _is_stub(answer: object) -> bool:
+    """True for a function whose body is only ``...``, ``pass`` or a docstring (a starter).
+
+    Such a body compiles to "return None" and nothing else, whatever it says; a
+    function that computes anything and forgets to return is not a stub, so it
+    is reported as returning None instead of as not attempted.
+    """
+    if not isinstance(answer, types.FunctionType) or answer.__name__ == "<lambda>":
+        return False  # a starter is never a lambda: `lambda s: None` is an answer
+    ops = [ins for ins in dis.get_instructions(answer) if ins.opname not in _NO_OPS]
+    if len(ops) == 1:  # 3.12+: RETURN_CONST None
+        return ops[0].opname == "RETURN_CONST" and ops[0].argval is None
+    return (
+        len(ops) == 2
+        and ops[0].opname == "LOAD_CONST"
+        and ops[0].argval is None
+        and ops[1].opname == "RETURN_VALUE"
+    )
 
 
 # A checker returns this when the answer is still the untouched starter code.

@@ -1,4 +1,11 @@
-"""Exercises for notebook 09: the Lambda authorizer."""
+"""Exercises for notebook 09: the Lambda authorizer.
+
+09.1 holds a policy to least privilege the way an attacker would probe it: every
+later request a cached policy answers (other methods, deeper and look-alike
+paths, the same paths in another account, API, stage or region), and callers
+whose role only resembles ``admin`` (case, whitespace, substrings). 09.2's
+answer key is the live gateway's: the tests replay each scenario over HTTP.
+"""
 
 from __future__ import annotations
 
@@ -39,56 +46,141 @@ _WHY = {
     "authorizer-crash": "any exception but 'Unauthorized' is an authorizer error",
 }
 
-_API = "arn:aws:execute-api:us-east-1:123456789012:labkit0001/dev"
+_REGION, _ACCOUNT, _API_ID, _STAGE = "us-east-1", "123456789012", "labkit0001", "dev"
+_API = f"arn:aws:execute-api:{_REGION}:{_ACCOUNT}:{_API_ID}/{_STAGE}"
 _ALICE = {"sub": "alice", "role": "reader", "scope": "profile"}
 _BOB = {"sub": "bob", "role": "admin", "scope": "profile predict"}
+# Roles that only look like admin: a substring, case or whitespace test, or a list, lets them in.
+_NOT_ADMIN = (
+    "Admin",
+    "ADMIN",
+    "admin ",
+    " admin",
+    "administrator",
+    "sysadmin",
+    "readeradmin",
+    "admin,reader",
+    "reader admin",
+)
 
 
-def _arn(verb: str, path: str) -> str:
-    return f"{_API}/{verb}{path}"
+def _arn(verb: str, path: str, api: str = _API) -> str:
+    return f"{api}/{verb}{path}"
+
+
+# (the request that triggered the authorizer, a later request, allowed for a reader?, for admin?)
+_REQUESTS = (
+    (("GET", "/api/profile"), ("GET", "/api/profile"), True, True),
+    (("GET", "/api/profile"), ("GET", "/api/admin"), False, True),
+    (("GET", "/api/admin"), ("DELETE", "/api/admin/users"), False, True),
+    (("GET", "/api/admin"), ("POST", "/api/admin/users/7/roles"), False, True),
+    (("GET", "/api/admin"), ("GET", "/api/profile"), True, True),
+    (("GET", "/api/profile"), ("POST", "/api/predict"), False, False),
+    (("GET", "/api/profile"), ("GET", "/api/predict"), False, False),
+    # least privilege on the path everyone may use: GET only, that path only
+    (("GET", "/api/profile"), ("POST", "/api/profile"), False, False),
+    (("GET", "/api/profile"), ("DELETE", "/api/profile"), False, False),
+    (("GET", "/api/profile"), ("PUT", "/api/profile"), False, False),
+    (("GET", "/api/profile"), ("GET", "/api/profile/export"), False, False),
+    (("GET", "/api/profile"), ("GET", "/api/profiles"), False, False),
+    (("GET", "/api/profile"), ("GET", "/api/profile-admin"), False, False),
+    (("GET", "/api/profile"), ("GET", "/api/profilx"), False, False),  # a '?' look-alike
+    # "under /api/admin" is /api/admin and /api/admin/..., not every name that starts so
+    (("GET", "/api/admin"), ("GET", "/api/administrator"), False, False),
+    (("GET", "/api/admin"), ("GET", "/api/admin-export"), False, False),
+    (("GET", "/api/admin"), ("GET", "/api/admix"), False, False),
+    (("GET", "/api/profile"), ("GET", "/api/health"), False, False),
+    (("GET", "/api/profile"), ("GET", "/"), False, False),
+)
+# The same paths in an API the token was not issued for: another account, API, stage, region.
+_ELSEWHERE = (
+    ("account 999999999999", f"arn:aws:execute-api:{_REGION}:999999999999:{_API_ID}/{_STAGE}"),
+    ("API id other0001", f"arn:aws:execute-api:{_REGION}:{_ACCOUNT}:other0001/{_STAGE}"),
+    ("stage prod", f"arn:aws:execute-api:{_REGION}:{_ACCOUNT}:{_API_ID}/prod"),
+    ("region eu-west-1", f"arn:aws:execute-api:eu-west-1:{_ACCOUNT}:{_API_ID}/{_STAGE}"),
+)
 
 
 def _policy(answer: Any) -> str | None:
     if not callable(answer):
         return "pass your function itself (no parentheses)"
-    cases = [
-        # (claims, the request that triggered the authorizer, another request, allowed?)
-        (_ALICE, ("GET", "/api/profile"), ("GET", "/api/profile"), True),
-        (_ALICE, ("GET", "/api/profile"), ("GET", "/api/admin"), False),
-        (_ALICE, ("GET", "/api/admin"), ("DELETE", "/api/admin/users"), False),
-        (_ALICE, ("GET", "/api/profile"), ("POST", "/api/predict"), False),
-        (_BOB, ("GET", "/api/profile"), ("GET", "/api/admin"), True),
-        (_BOB, ("GET", "/api/admin"), ("DELETE", "/api/admin/users"), True),
-        (_BOB, ("GET", "/api/admin"), ("GET", "/api/profile"), True),
-        (_BOB, ("GET", "/api/profile"), ("POST", "/api/predict"), False),
-    ]
-    for claims, asked, then, allowed in cases:
-        response = answer(dict(claims), _arn(*asked))
-        if response is None:
-            return NOT_ATTEMPTED
-        try:
-            checked = check_response(response)
-        except PolicyError as exc:
-            return f"API Gateway would refuse that answer (500): {exc}"
-        decision = checked.policy.evaluate(MethodArn.parse(_arn(*then)))
-        if (decision is Decision.ALLOW) != allowed:
-            verdict = "allows" if decision is Decision.ALLOW else "denies"
-            cached = "" if asked == then else f", built for {asked[0]} {asked[1]} and cached,"
-            return f"for {claims['sub']} your policy{cached} {verdict} {then[0]} {then[1]}"
+    users: list[tuple[dict[str, Any], bool]] = [(_ALICE, False), (_BOB, True)]
+    users += [({"sub": "eve", "role": role, "scope": "profile"}, False) for role in _NOT_ADMIN]
+    for claims, admin in users:
+        for asked, then, reader_ok, admin_ok in _REQUESTS:
+            checked = _answer_for(answer, claims, _arn(*asked))
+            if isinstance(checked, str):
+                return checked
+            allowed = admin_ok if admin else reader_ok
+            decision = checked.policy.evaluate(MethodArn.parse(_arn(*then)))
+            if (decision is Decision.ALLOW) != allowed:
+                admins_only = admin_ok and not reader_ok and not admin
+                return _wrong_decision(claims, asked, then, decision, admins_only)
+            for where, api in _ELSEWHERE:
+                if checked.policy.evaluate(MethodArn.parse(_arn(*then, api=api))) is (
+                    Decision.ALLOW
+                ):
+                    return (
+                        f"your policy for {claims['sub']} also allows {then[0]} {then[1]} in "
+                        f"{where}: take region, account, API id and stage from method_arn "
+                        "instead of '*'"
+                    )
     return None
+
+
+def _answer_for(answer: Any, claims: dict[str, Any], arn: str) -> Any:
+    """The learner's checked authorizer response, or what is wrong with it."""
+    response = answer(dict(claims), arn)
+    if response is None:
+        return NOT_ATTEMPTED
+    try:
+        checked = check_response(response)
+    except PolicyError as exc:
+        return f"API Gateway would refuse that answer (500): {exc}"
+    if checked.principal_id != claims["sub"]:
+        return (
+            f"principalId is {checked.principal_id!r} for sub {claims['sub']!r}: put the "
+            "caller's sub there, so the backend and the logs know who called"
+        )
+    return checked
+
+
+def _wrong_decision(
+    claims: dict[str, Any],
+    asked: tuple[str, str],
+    then: tuple[str, str],
+    decision: Decision,
+    admins_only: bool,
+) -> str:
+    verdict = "allows" if decision is Decision.ALLOW else "denies"
+    who = f"{claims['sub']} (role {claims['role']!r})"
+    cached = "" if asked == then else f", built for {asked[0]} {asked[1]} and cached,"
+    if decision is not Decision.ALLOW:
+        why = ": the cache reuses this policy, so grant every path the caller may use"
+    elif admins_only:
+        why = ": only a role exactly equal to 'admin' is an admin (no substring or case test)"
+    else:
+        why = ": grant exactly the methods and paths the task names, nothing wider"
+    return f"for {who} your policy{cached} {verdict} {then[0]} {then[1]}{why}"
 
 
 def _statuses(answer: Any) -> str | None:
     if not isinstance(answer, dict):
         return f"give a dict of scenario -> status code, not {type(answer).__name__}"
+    unknown = [key for key in answer if key not in _STATUS]
+    if unknown:
+        return f"there is no scenario {unknown[0]!r}: the keys are those of STATUS_SCENARIOS"
     missing = [key for key in _STATUS if key not in answer]
     if missing:
         return f"the dict has no entry for {missing[0]!r}"
     for key, status in _STATUS.items():
-        if answer[key] is ...:
+        given = answer[key]
+        if given is ...:
             return NOT_ATTEMPTED
-        if answer[key] != status:
-            return f"{key!r} is not {answer[key]!r}: think about who answers ({_WHY[key]})"
+        if isinstance(given, bool) or not isinstance(given, int):
+            return f"{key!r}: give the status code as an int such as 401, not {given!r}"
+        if given != status:
+            return f"{key!r} is not {given!r}: think about who answers ({_WHY[key]})"
     return None
 
 

@@ -27,21 +27,40 @@ _TIME_CASES: tuple[tuple[dict[str, int], int, int], ...] = (
     ({"iat": T0}, T0 - 30, 30),
     ({"iat": T0, "nbf": T0 + 60, "exp": T0 + 300}, T0 + 120, 0),
     ({"iat": T0, "nbf": T0 + 60, "exp": T0 + 300}, T0 + 30, 0),
+    ({"exp": T0 + 300.5}, T0 + 300, 0),
+    ({"exp": T0 + 300, "nbf": T0 + 400}, T0 + 200, 0),
     ({}, T0, 0),
+    # A NumericDate is a number (RFC 7519 section 2): a string or a bool is no time at all.
+    ({"exp": str(T0 + 300)}, T0, 0),
+    ({"exp": True}, T0, 0),
+    ({"nbf": "0"}, T0, 0),
 )
 
-# (iss, trusted, expected): exact matches only; substrings, case and type changes refused.
-_ISSUER_CASES: tuple[tuple[object, str | list[str], bool], ...] = (
+# (iss, trusted, expected): exact matches only. Every other case is an attacker's near miss:
+# prefixes, suffixes, substrings and superstrings, case and whitespace, lists and other types.
+_ISSUER_CASES: tuple[tuple[object, object, bool], ...] = (
     (TRUSTED, TRUSTED, True),
     ("", TRUSTED, False),
     ("idp.labkit", TRUSTED, False),
+    ("https://idp.labkit.loc", TRUSTED, False),
+    ("https://idp.labkit.local.evil.example", TRUSTED, False),
     ("https://idp.labkit.local/", TRUSTED, False),
+    ("evil-https://idp.labkit.local", TRUSTED, False),
     ("https://IDP.labkit.local", TRUSTED, False),
+    (" https://idp.labkit.local", TRUSTED, False),
     ([TRUSTED], TRUSTED, False),
+    ({TRUSTED: TRUSTED}, TRUSTED, False),
+    (TRUSTED.encode(), TRUSTED, False),
     (None, TRUSTED, False),
     ("https://b.example", ["https://a.example", "https://b.example"], True),
+    ("https://b.example", ("https://a.example", "https://b.example"), True),
     ("https://a.example", ["https://a.example.evil"], False),
+    ("https://a.example.evil", ["https://a.example"], False),
+    ("https://evil.example/https://a.example", ["https://a.example"], False),
     ("a.example", ["https://a.example"], False),
+    ("https://a.example", ["https://b.example", "https://a.example"[:-1]], False),
+    (["https://a.example"], ["https://a.example"], False),
+    ("https://a.example", [], False),
 )
 
 
@@ -63,25 +82,53 @@ def _time_window(answer: Any) -> str | None:
             return NOT_ATTEMPTED
         want = _live(token_claims, now, leeway)
         if got is not want:
-            offsets = {name: f"T0{value - T0:+d}" for name, value in token_claims.items()}
+            offsets = {name: _offset(value) for name, value in token_claims.items()}
             verdict = "live" if want else "not live"
             return (
-                f"claims {offsets} at now=T0{now - T0:+d} with leeway {leeway} should be "
+                f"claims {offsets} at now={_offset(now)} with leeway {leeway} should be "
                 f"{verdict}, you returned {got!r}"
             )
     return None
+
+
+def _offset(value: object) -> object:
+    """A time as T0+N for messages; anything that is no number is shown as it is."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    return f"T0{value - T0:+g}"
 
 
 def _issuer(answer: Any) -> str | None:
     if not callable(answer):
         return "pass your function itself (no parentheses)"
     for iss, trusted, want in _ISSUER_CASES:
-        got = answer(iss, trusted)
+        call = f"issuer_ok({iss!r}, {trusted!r})"
+        try:
+            got = answer(iss, list(trusted) if isinstance(trusted, list) else trusted)
+        except Exception as exc:
+            return f"{call} raised {type(exc).__name__}: a token's iss can be any JSON value"
         if got is None:
             return NOT_ATTEMPTED
         if got is not want:
-            return f"issuer_ok({iss!r}, {trusted!r}) should be {want}, you returned {got!r}"
+            return f"{call} should be {want}, you returned {got!r}{_issuer_why(iss, trusted)}"
     return None
+
+
+def _issuer_why(iss: object, trusted: Any) -> str:
+    """What kind of near miss the case is, so the message names the bug."""
+    allowed = [trusted] if isinstance(trusted, str) else list(trusted)
+    if not isinstance(iss, str):
+        return f": an iss that is a {type(iss).__name__}, not a str, is never trusted"
+    if iss in allowed:
+        return ""
+    for name in allowed:
+        if (iss and name.startswith(iss)) or iss.startswith(name):
+            return ": that is a prefix match; compare whole strings with =="
+        if iss in name or name in iss:
+            return ": that is a substring match (CVE-2024-53861); compare whole strings with =="
+        if iss.strip().lower() == name.lower():
+            return ": issuers are compared exactly, with no case folding or stripping"
+    return ""
 
 
 def _token(**changes: Any) -> str:
@@ -92,14 +139,21 @@ def _token(**changes: Any) -> str:
 
 
 def _suspects() -> list[tuple[str, str, bool]]:
-    """(description, token, should pass) for the options exercise."""
+    """(description, token, should pass) for the options exercise: the attacker's tokens."""
     hs512 = algorithms.sign_token(examples.LAB_CLAIMS, keys.demo_secret(), "HS512")
     return [
         ("Alice's token at the frozen clock", examples.lab_token(), True),
         ("a token that expired 20 s before the clock", _token(exp=NOW - 20), True),
+        ("a token for audiences ['labkit-api', 'x']", _token(aud=["labkit-api", "x"]), True),
         ("a token that expired 40 s before the clock", _token(exp=NOW - 40), False),
+        ("a token without 'exp' (it never expires)", _token(exp=None), False),
+        ("a token not valid for another 60 s (nbf)", _token(nbf=NOW + 60), False),
+        ("a token issued 2 h in the future (iat)", _token(iat=NOW + 7200), False),
         ("a token for audience 'labkit-billing'", _token(aud="labkit-billing"), False),
+        ("a token for audience 'labkit-api-admin'", _token(aud="labkit-api-admin"), False),
+        ("a token without 'aud'", _token(aud=None), False),
         ("a token from issuer 'https://idp.labkit'", _token(iss="https://idp.labkit"), False),
+        ("a token from issuer 'https://evil.example'", _token(iss="https://evil.example"), False),
         ("a token without 'sub'", _token(sub=None), False),
         ("a token signed with HS512", hs512, False),
     ]
@@ -110,6 +164,9 @@ def _options(answer: Any) -> str | None:
         return f"give the keyword arguments as a dict, not {type(answer).__name__}"
     if "now" not in answer:
         return "pass now=NOW: the notebook's tokens live on its frozen clock"
+    problem = _static_options(answer)
+    if problem:
+        return problem
     for description, token, should_pass in _suspects():
         try:
             verify(token, keys.demo_secret(), **answer)
@@ -126,6 +183,26 @@ def _options(answer: Any) -> str | None:
     return None
 
 
+def _static_options(answer: dict[str, Any]) -> str | None:
+    """What no test token can show: extra algorithms, issuers or audiences, exp dropped."""
+    algs = answer.get("algorithms")
+    if isinstance(algs, (list, tuple, set, frozenset)) and set(algs) != {"HS256"}:
+        extra = sorted(str(alg) for alg in set(algs) - {"HS256"})
+        if extra:
+            return (
+                f"algorithms allows {', '.join(extra)} besides HS256: the service signs HS256 "
+                "only, and every extra algorithm is one more an attacker may pick (notebook 06)"
+            )
+    if answer.get("require_exp", True) is not True:
+        return "require_exp=False drops exp: a token without exp never expires; keep exp required"
+    for option, trusted in (("issuer", TRUSTED), ("audience", "labkit-api")):
+        value = answer.get(option)
+        if isinstance(value, (list, tuple, set, frozenset)) and set(value) - {trusted}:
+            extra = sorted(str(v) for v in set(value) - {trusted})
+            return f"{option} also trusts {', '.join(extra)}: name only {trusted!r}"
+    return None
+
+
 EXERCISES = (
     Exercise(
         id="03.1",
@@ -135,10 +212,14 @@ EXERCISES = (
             "Three rules, each only when its claim is present: exp must be after now, "
             "nbf and iat must not be after now. The leeway widens each rule by that many seconds.",
             "exp is the first instant the token is dead: refuse when now - leeway >= exp. "
-            "Refuse when nbf > now + leeway, and when iat > now + leeway.",
+            "Refuse when nbf > now + leeway, and when iat > now + leeway. A claim that is "
+            "not a number (a string, a bool) is no NumericDate: not live.",
         ),
         solution="""\
 def is_live(claims: dict, now: float, leeway: float = 0) -> bool:
+    times = [claims[name] for name in ("exp", "nbf", "iat") if name in claims]
+    if not all(type(t) in (int, float) for t in times):  # a NumericDate is a number, not a bool
+        return False
     expired = "exp" in claims and now - leeway >= claims["exp"]
     too_early = "nbf" in claims and claims["nbf"] > now + leeway
     from_the_future = "iat" in claims and claims["iat"] > now + leeway
@@ -186,7 +267,7 @@ answer = issuer_ok""",
             "You need algorithms, audience, issuer, leeway, required and now: look at the "
             "signature of labkit.verify.",
             "algorithms=['HS256'], audience='labkit-api', issuer='https://idp.labkit.local', "
-            "leeway=30, required=('exp', 'sub'), now=NOW.",
+            "leeway=30, required=('sub',) (exp is always required), now=NOW.",
         ),
         solution="""\
 answer = {
@@ -194,7 +275,7 @@ answer = {
     "audience": "labkit-api",
     "issuer": "https://idp.labkit.local",
     "leeway": 30,
-    "required": ("exp", "sub"),
+    "required": ("sub",),  # in addition to exp, which labkit.verify always requires
     "now": NOW,
 }""",
         starter="answer = ...",

@@ -19,9 +19,13 @@
    echoed), the fix and the notebook that teaches it.
 
 Safety: only loopback targets (127.0.0.0/8, ::1, localhost), unless the host
-is named in ``allow_hosts`` (the caller then needs the owner's permission);
-at most ``max_requests`` requests, each with a timeout, no proxies from the
-environment, and redirects are never followed (a 3xx counts as refused).
+is named in ``allow_hosts`` (the caller then needs the owner's permission).
+The URL is judged by ``labkit.outbound``, the kit's one outbound-URL guard,
+exactly as ``requests`` will send it (userinfo, backslashes and disguised
+addresses are refused); an allowed name is resolved once and every request
+goes to that address. At most ``max_requests`` requests, each with a timeout,
+no proxies from the environment, and redirects are never followed (a 3xx
+counts as refused).
 
 ``target`` may also be a verifier: any ``function(token)`` that returns the
 claims or raises ``labkit.InvalidTokenError``. The same probes then run
@@ -44,6 +48,7 @@ from labkit.scan.probes import PROBE_IDS, PROBES, escalate
 from labkit.scan.transport import (
     DEFAULT_TIMEOUT,
     MAX_REQUESTS,
+    MAX_TIMEOUT,
     ScanError,
     Target,
     TargetRefusedError,
@@ -56,6 +61,7 @@ __all__ = [
     "FLAWS",
     "MAX_LIFETIME",
     "MAX_REQUESTS",
+    "MAX_TIMEOUT",
     "PROBES",
     "PROBE_IDS",
     "Attempt",
@@ -107,8 +113,8 @@ def scan(
         stack.callback(transport.close)
         probe = _Scan(transport, token, original, public_key, expired_token, wordlist, stack)
         findings, attempts, notes = probe.run()
-    if isinstance(target, str) and (reminder := check_target(target, allow_hosts)):
-        notes = (reminder, *notes)
+    if transport.note:
+        notes = (transport.note, *notes)
     return ScanReport(
         transport.label,
         str(original.header.get("alg")),

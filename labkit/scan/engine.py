@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
 
 from labkit import tokens
 from labkit.attacks import crack as cracking
@@ -15,7 +14,7 @@ from labkit.attacks import injection
 from labkit.errors import LabkitError
 from labkit.scan.findings import _EXPLAINS, FLAWS, Attempt, Finding, Verdict
 from labkit.scan.probes import PROBE_IDS, PROBES, _expired, _number, _Probe, _Skip, escalate
-from labkit.scan.transport import ScanError, _Answer, _Budget, _is_loopback, _Transport
+from labkit.scan.transport import ScanError, _Answer, _Budget, _Transport
 
 MAX_LIFETIME = 3600
 """Access tokens living longer than this many seconds are reported (the article: short expiry)."""
@@ -86,6 +85,13 @@ class _Scan:
 
     def _baseline(self) -> None:
         answer = self._send(self.token)
+        if _no_such_route(answer):
+            raise ScanError(
+                f"the target answered {_answer_text(answer)} to the valid token "
+                f"({self.transport.label}): the path may be wrong, no route seems to exist there",
+                "check the URL's path; API Gateway REST APIs answer 403 "
+                "'Missing Authentication Token' to a path that has no route",
+            )
         if not answer.accepted:
             raise ScanError(
                 f"the target refused the valid token ({_answer_text(answer)})",
@@ -124,7 +130,7 @@ class _Scan:
         if detail:
             found.append(("long-lived-token", "token lifetime", detail))
         origin = self.transport.origin or ""
-        if origin.startswith("http://") and not _is_loopback(urlsplit(origin).hostname or ""):
+        if origin.startswith("http://") and not self.transport.local:
             found.append(("plain-http", "transport", "the URL is http://, not https://"))
         return tuple(
             self._finding(flaw, [Attempt(probe, flaw, "read, not sent", "accepted", None, detail)])
@@ -279,6 +285,12 @@ class _Scan:
     @staticmethod
     def _finding(flaw: str, proof: Sequence[Attempt], also: Sequence[Attempt] = ()) -> Finding:
         return Finding(FLAWS[flaw], tuple(proof), tuple(also))
+
+
+def _no_such_route(answer: _Answer) -> bool:
+    """404, or API Gateway's 403 for a path without a route (as ``labkit.aws.gateway`` cites)."""
+    missing = answer.status == 403 and "Missing Authentication Token" in answer.body
+    return answer.status == 404 or missing
 
 
 def _failed(answer: _Answer) -> bool:

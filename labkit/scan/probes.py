@@ -11,13 +11,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from labkit import tokens
 from labkit.algorithms import sign_token
 from labkit.attacks import confusion, injection, none, psychic
 from labkit.scan.findings import _cut
-from labkit.scan.transport import _is_loopback
 
 if TYPE_CHECKING:
     from labkit.scan.engine import _Scan
@@ -95,8 +93,7 @@ def _jwk(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _jku(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
-    origin = s.transport.origin
-    if origin is not None and not _is_loopback(urlsplit(origin).hostname or ""):
+    if not s.transport.local:
         # 127.0.0.1 in a jku would send a remote target to ITS own loopback: never do that
         raise _Skip("the scanner's key server is on this machine; a remote target cannot reach it")
     server = s.key_server()

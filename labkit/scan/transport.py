@@ -1,30 +1,28 @@
 """Where the probes go: HTTP to one URL, or calls of a verifier function in-process.
 
-Safety lives here: ``check_target`` refuses any host but loopback unless it is
-named in ``allow_hosts``; every transport counts its requests against the
-budget; HTTP requests use no proxies from the environment, never follow
-redirects, read at most 64 KiB of each answer and time out.
+Safety lives in ``labkit.outbound``, the kit's one outbound-URL guard:
+``check_target`` judges the URL as ``requests`` will send it and refuses any
+host but loopback unless it is named in ``allow_hosts``; the HTTP transport
+resolves an allowed name once and sends every probe to that address, with no
+proxies from the environment, no redirects, at most 64 KiB of each answer
+read and a timeout. Every transport counts its requests against the budget.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import requests
-import urllib3
-
-from labkit import __version__
+from labkit import __version__, outbound
 from labkit.errors import ConfigurationError, LabkitError
 from labkit.scan.findings import _cut
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds to wait for each answer (connect and read); a local API answers in milliseconds."""
+MAX_TIMEOUT = 60.0
+"""The longest ``timeout`` accepted, in seconds (it must be more than 0)."""
 MAX_REQUESTS = 60
 """The most requests one scan sends (a full scan needs about 25)."""
 _MAX_BODY = 64 * 1024  # bytes of each answer read, at most
@@ -36,42 +34,40 @@ class ScanError(LabkitError):
     """The scan cannot run or finish: the target is down, slow, not HTTP, or refuses the token."""
 
 
-class TargetRefusedError(ScanError, ConfigurationError):
+class TargetRefusedError(ScanError, outbound.UnsafeURLError):
     """The URL names a host the scanner must not attack without the user's explicit say-so."""
 
 
 def check_target(url: object, allow_hosts: Iterable[str] = ()) -> str | None:
     """Refuse a URL the scanner must not attack; for an allowed remote host, the reminder to print.
 
-    Loopback targets (127.0.0.0/8, ::1, ``localhost``) return None. Any other
-    host must be named in ``allow_hosts`` exactly, or ``TargetRefusedError``
-    is raised before anything is sent.
+    Loopback targets (127.0.0.0/8, ::1, ``localhost`` as 127.0.0.1) return
+    None. Any other host must be named in ``allow_hosts`` exactly, or
+    ``TargetRefusedError`` is raised before anything is resolved or sent.
     """
-    if not isinstance(url, str) or not url:
-        raise TargetRefusedError(f"the target must be an http(s) URL, got {url!r}")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError as exc:
-        raise TargetRefusedError(f"cannot read the URL {url!r}: {exc}") from None
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not host:
-        raise TargetRefusedError(
-            f"the target must be an http(s) URL with a host, got {url!r}",
-            "for example http://127.0.0.1:8000/api/profile",
-        )
-    if _is_loopback(host):
+    destination = _judged(url, allow_hosts)
+    if destination.local:
         return None
-    allowed = {str(name).strip().strip("[]").lower() for name in allow_hosts}
-    if host not in allowed:
-        raise TargetRefusedError(
-            f"refusing to scan {host}: only loopback targets are scanned by default",
-            f"if you have permission to test it, name it with --allow-host {host}",
-        )
     return (
-        f"scanning {host}, which is not this machine: "
+        f"scanning {destination.host}, which is not this machine: "
         "make sure you have the owner's permission to test it"
     )
+
+
+def _judged(url: object, allow_hosts: Iterable[str]) -> outbound.Destination:
+    """The destination ``labkit.outbound`` judged for ``url``, or ``TargetRefusedError``."""
+    if isinstance(allow_hosts, str):
+        allow_hosts = [allow_hosts]
+    try:
+        return outbound.judge(url, outbound.Policy.allowing(allow_hosts))
+    except outbound.HostNotAllowedError as exc:
+        raise TargetRefusedError(
+            f"refusing to scan {exc.host}: only loopback targets are scanned by default",
+            f"if you have permission to test it, name it with --allow-host {exc.host}",
+            host=exc.host,
+        ) from None
+    except outbound.UnsafeURLError as exc:
+        raise TargetRefusedError(f"refusing to scan: {exc.message}", exc.why) from None
 
 
 # Transports: the same probes over HTTP or in-process ---------------------------------------------
@@ -93,6 +89,8 @@ class _Transport:
     label = ""
     requests = 0
     origin: str | None = None
+    local = True  # the target is this machine (a loopback URL, or a function in this process)
+    note = ""  # what the report should say about where the requests went
 
     def send(self, token: str | None) -> _Answer:
         raise NotImplementedError
@@ -105,26 +103,35 @@ class _Transport:
 
 
 class _Http(_Transport):
-    """Requests to one URL: no proxies, no redirects, bounded answers, a timeout each."""
+    """Requests to one judged URL through ``labkit.outbound``: pinned address, bounded answers."""
 
     def __init__(
         self,
-        url: str,
+        destination: outbound.Destination,
         header: str,
         cookie: str | None,
         canary: str | None,
         timeout: float,
         max_requests: int,
     ) -> None:
-        parts = urlsplit(url)
-        self.url = url
-        self.label = f"GET {parts.path or '/'}"
-        self.origin = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+        self.url = destination.url
+        self.label = f"GET {destination.path}"
+        self.origin, self.local = destination.origin, destination.local
         self.header, self.cookie, self.canary = header, cookie, canary
         self.timeout, self.max_requests = timeout, max_requests
-        self.session = requests.Session()
-        self.session.trust_env = False  # no proxy or .netrc from the environment
-        self.session.headers["User-Agent"] = f"labkit-scan/{__version__}"
+        try:  # an allowed name is resolved here, once: every probe goes to these addresses
+            self.session = outbound.GuardedSession(
+                destination, user_agent=f"labkit-scan/{__version__}"
+            )
+        except outbound.FetchError as exc:
+            raise ScanError(f"cannot scan {self.url}: {exc.message}") from None
+        if not self.local:
+            pinned = ", ".join(self.session.destination.addresses)
+            self.note = (
+                f"scanned {destination.host}, which is not this machine (with the owner's "
+                f"permission, you said); its name was resolved once, to {pinned}, "
+                "and every request went there"
+            )
 
     def send(self, token: str | None) -> _Answer:
         headers: dict[str, str] = {}
@@ -136,7 +143,7 @@ class _Http(_Transport):
                 headers[self.header] = f"Bearer {token}"
             else:
                 headers[self.header] = token
-        status, body = self._get(self.url, headers, cookies)
+        status, body = self._get(None, headers, cookies)
         seen = self.canary is None or self.canary in body
         accepted = 200 <= status < 300 and seen
         detail = ""
@@ -147,7 +154,7 @@ class _Http(_Transport):
         return _Answer(status, accepted, body, detail)
 
     def get_json(self, path: str) -> Any:
-        status, body = self._get(f"{self.origin}{path}", {}, {})
+        status, body = self._get(path, {}, {})
         if status != 200:
             return None
         try:
@@ -155,52 +162,24 @@ class _Http(_Transport):
         except ValueError:
             return None
 
-    def _get(self, url: str, headers: dict[str, str], cookies: dict[str, str]) -> tuple[int, str]:
+    def _get(
+        self, path: str | None, headers: dict[str, str], cookies: dict[str, str]
+    ) -> tuple[int, str]:
         if self.requests >= self.max_requests:
             raise _Budget
         self.requests += 1
         try:
-            with self.session.get(
-                url,
-                headers=headers,
-                cookies=cookies,
-                timeout=(self.timeout, self.timeout),
-                allow_redirects=False,
-                stream=True,
-            ) as response:
-                return response.status_code, self._body(response)
-        except requests.Timeout:
-            raise self._too_slow() from None
-        except requests.ConnectionError as exc:
-            raise ScanError(f"no usable answer from {self.url}: {_reason(exc)}") from None
-        except (requests.RequestException, OSError, ValueError) as exc:
-            raise ScanError(
-                f"{self.url} did not answer with valid HTTP: {type(exc).__name__}"
-            ) from None
-
-    def _body(self, response: requests.Response) -> str:
-        """At most 64 KiB of the answer, within the timeout even if it trickles in."""
-        deadline = time.monotonic() + self.timeout
-        body = bytearray()
-        try:
-            while len(body) < _MAX_BODY:
-                chunk = response.raw.read1(_MAX_BODY - len(body), decode_content=True)
-                if not chunk:
-                    break
-                body += chunk
-                if time.monotonic() > deadline:
-                    raise self._too_slow()
-        except urllib3.exceptions.ReadTimeoutError:
-            raise self._too_slow() from None
-        except urllib3.exceptions.HTTPError as exc:
-            raise ScanError(f"{self.url} broke off its answer: {type(exc).__name__}") from None
-        return bytes(body).decode("utf-8", errors="replace")
-
-    def _too_slow(self) -> ScanError:
-        return ScanError(
-            f"{self.url} did not answer within {self.timeout:g} s (timeout)",
-            "the target is too slow or hangs; try --timeout with more seconds",
-        )
+            reply = self.session.get(
+                path, headers=headers, cookies=cookies, timeout=self.timeout, max_bytes=_MAX_BODY
+            )
+        except outbound.FetchError as exc:
+            if exc.timed_out:
+                raise ScanError(
+                    f"{self.url} did not answer within {self.timeout:g} s (timeout)",
+                    "the target is too slow or hangs; try --timeout with more seconds",
+                ) from None
+            raise ScanError(exc.message) from None
+        return reply.status, reply.text
 
     def close(self) -> None:
         self.session.close()
@@ -244,38 +223,19 @@ def _transport(
         raise ConfigurationError(f"max_requests must be an integer >= 3, got {max_requests!r}")
     if callable(target):
         return _Verifier(target, max_requests)
-    check_target(target, allow_hosts)
-    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= 60:
-        raise ConfigurationError(f"timeout must be 0 to 60 seconds, got {timeout!r}")
+    destination = _judged(target, allow_hosts)
+    if (
+        not isinstance(timeout, (int, float))
+        or isinstance(timeout, bool)
+        or not 0 < timeout <= MAX_TIMEOUT
+    ):
+        raise ConfigurationError(
+            f"timeout must be more than 0 and at most {MAX_TIMEOUT:g} seconds, got {timeout!r}"
+        )
     if not isinstance(header, str) or not header.strip() or ":" in header:
         raise ConfigurationError(f"header must be a header name, got {header!r}")
     if cookie is not None and (not isinstance(cookie, str) or not cookie.strip()):
         raise ConfigurationError(f"cookie must be a cookie name, got {cookie!r}")
     if canary is not None and (not isinstance(canary, str) or not canary):
         raise ConfigurationError("canary must be non-empty text")
-    assert isinstance(target, str)
-    return _Http(target, header, cookie, canary, float(timeout), max_requests)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _reason(exc: BaseException) -> str:
-    """Why a connection failed, in words: refused, reset, not HTTP."""
-    text = str(exc)
-    for needle, reason in (
-        ("Connection refused", "connection refused (is a server running on that port?)"),
-        ("BadStatusLine", "what came back is not HTTP"),
-        ("RemoteDisconnected", "the server closed the connection without answering"),
-        ("Connection reset", "the connection was reset"),
-        ("Name or service not known", "the host name does not resolve"),
-    ):
-        if needle in text:
-            return reason
-    return type(exc).__name__
+    return _Http(destination, header, cookie, canary, float(timeout), max_requests)
