@@ -23,7 +23,7 @@ export LABKIT_STRICT_EXERCISES := 1
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: lab test install dirs lint unit notebooks execute clean
+.PHONY: lab learner test install dirs lint unit notebooks execute clean
 
 install: $(STAMP)
 
@@ -39,10 +39,25 @@ $(STAMP): pyproject.toml
 
 # Extra JupyterLab flags, e.g. `make lab LAB_ARGS=--no-browser` on a server.
 LAB_ARGS ?=
+# Which edition `make lab` opens: learner (starter code, no stored answers; the default) or
+# instructor (`make lab EDITION=instructor`: the solved copies in notebooks/). Lab serves the
+# whole checkout either way, so learner/, notebooks/ and docs/ are all in its file browser.
+EDITION ?= learner
+START_learner := learner/00-start-here.ipynb
+START_instructor := notebooks/00-start-here.ipynb
+START = $(START_$(EDITION))
 
 lab: $(STAMP) dirs
-	LABKIT_STRICT_EXERCISES= $(BIN)/jupyter lab --ip $(HOST) --port $(PORT) $(LAB_ARGS) \
-		notebooks/00-start-here.ipynb
+	@test -n "$(START)" || { echo "make lab: EDITION=$(EDITION)? use learner or instructor" >&2; exit 2; }
+	LABKIT_STRICT_EXERCISES= $(BIN)/jupyter lab --ip $(HOST) --port $(PORT) \
+		--ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) $(START)
+
+# The learner edition, committed in learner/ (what every learner link opens): run after changing
+# anything in notebooks/ (tests/test_workshop.py fails until you do). It first puts the
+# instructor-only banner at the top of every instructor notebook (again: it is idempotent).
+learner: $(STAMP)
+	$(BIN)/python -c "from labkit import workshop; workshop.mark_instructor_copies('notebooks')"
+	$(BIN)/labkit workshop build learner/
 
 test: lint unit notebooks
 
@@ -52,6 +67,9 @@ lint: $(STAMP) dirs
 unit: $(STAMP) dirs
 	$(BIN)/pytest tests
 
+# Strict nbval over the instructor copies. The learner edition stores no outputs, so nbval would
+# compare nothing there; tests/test_workshop.py (in `make unit`) runs each learner notebook top to
+# bottom in a real kernel instead and asserts every exercise reports "not attempted".
 notebooks: $(STAMP) dirs
 	$(BIN)/pytest $(NBVAL) notebooks
 

@@ -177,6 +177,11 @@ def _add_workshop(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
     tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
     build = tasks.add_parser("build", help="write learner copies: solutions out, outputs cleared")
     build.add_argument("outdir", help="the folder to write them to (outside the notebooks folder)")
+    build.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite learner notebooks in OUTDIR even if they were edited since the last build",
+    )
     check = tasks.add_parser("check", help="every exercise has a task, a solution, a check, hints")
     for task, run in ((build, _workshop_build), (check, _workshop_check)):
         task.add_argument(
@@ -189,7 +194,7 @@ def _workshop_build(args: argparse.Namespace) -> int:
     """Exit 0 listing what was written; 2 if the notebooks cannot be turned into an edition."""
     from labkit import workshop  # imported on use: nbformat is not needed by other commands
 
-    written = workshop.build(args.outdir, args.source)
+    written = workshop.build(args.outdir, args.source, force=args.force)
     print(f"labkit workshop: wrote {len(written)} learner notebooks to {args.outdir}")
     for path in written:
         print(f"  {path.name}")

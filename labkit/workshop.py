@@ -1,18 +1,30 @@
 """The workshop tools: a learner edition of the notebooks, and a check of the instructor copy.
 
 The instructor notebooks carry every exercise's solution (a code cell tagged
-``solution`` with metadata ``{"labkit": {"exercise": id}}``) so CI runs it. The
-learner edition is generated from them, never edited by hand: each solution
-cell becomes the exercise's ``starter`` code (so ``answer`` exists and
-``check`` says "not attempted"), every other cell is kept, and all outputs are
-cleared. ``check`` verifies the shape that makes this work: objectives,
-minutes and key points in every notebook, and for every exercise a task that
-mentions ``hint``, a solution equal to the bank's, and a ``check`` cell.
+``solution`` with metadata ``{"labkit": {"exercise": id}}``) so CI runs it, and
+open with a banner cell (tagged ``instructor-only``) telling learners to open
+the learner edition instead. The learner edition is generated from them, never
+edited by hand: each solution cell becomes the exercise's ``starter`` code (so
+``answer`` exists and ``check`` says "not attempted"), the banner is dropped,
+every other cell is kept with its id, and all outputs are cleared. ``check``
+verifies the shape that makes this work: the banner, objectives, minutes and
+key points in every notebook, and for every exercise a task that mentions
+``hint``, a solution equal to the bank's, and a ``check`` cell.
+
+The repository commits the learner edition in ``learner/`` (``make learner``
+runs ``mark_instructor_copies`` and then ``build``). A build is byte-for-byte
+reproducible: same cell ids, sorted JSON as nbformat writes it, no outputs,
+timings or widget state. It records a SHA-256 of every notebook it writes in
+``OUTDIR/.labkit-build.json``, so a later build can tell a notebook a learner
+has worked in from one it wrote, and refuses to overwrite the former unless
+forced.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -26,21 +38,35 @@ from labkit import catalog, exercises
 from labkit.errors import LabkitError
 
 __all__ = [
+    "BANNER_ID",
+    "INSTRUCTOR_TAG",
+    "MANIFEST",
     "SOLUTION_TAG",
     "ExerciseCell",
     "WorkshopError",
+    "banner_cell",
     "build",
     "check",
     "check_notebook",
     "default_source",
     "exercise_cells",
     "learner_copy",
+    "mark_instructor_copies",
     "notebooks",
     "read",
 ]
 
 SOLUTION_TAG = "solution"
 """The cell tag of an exercise's solution in the instructor notebooks."""
+
+INSTRUCTOR_TAG = "instructor-only"
+"""The cell tag of cells the learner edition leaves out (the instructor copy's banner)."""
+
+BANNER_ID = "labkit-instructor-copy"
+"""The nbformat cell id of the banner, fixed so that re-marking a notebook changes nothing."""
+
+MANIFEST = ".labkit-build.json"
+"""The file in a built edition that records each notebook's SHA-256 as written."""
 
 _CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](?P<id>[^"']+)["']""")
 _MINUTES = re.compile(r"\*\*Minutes:\*\*\s*(?P<teach>\d+) teaching, (?P<exercises>\d+) exercises")
@@ -98,9 +124,10 @@ def exercise_cells(nb: nbformat.NotebookNode) -> list[ExerciseCell]:
 
 
 def learner_copy(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
-    """A learner's copy: solution cells replaced by the starter code, every output cleared."""
+    """A learner's copy: solutions become starter code, instructor-only cells go, no outputs."""
     bank = exercises.all_exercises()
     out = copy.deepcopy(nb)
+    out.cells = [cell for cell in out.cells if INSTRUCTOR_TAG not in _tags(cell)]
     for spot in exercise_cells(out):
         if spot.exercise_id not in bank:
             raise WorkshopError(
@@ -121,24 +148,93 @@ def learner_copy(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.
 
 
 def build(
-    outdir: str | os.PathLike[str], source: str | os.PathLike[str] | None = None
+    outdir: str | os.PathLike[str],
+    source: str | os.PathLike[str] | None = None,
+    *,
+    force: bool = False,
 ) -> list[Path]:
-    """Write the learner edition of every notebook (and the files beside them) into ``outdir``."""
+    """Write the learner edition of every notebook (and the files beside them) into ``outdir``.
+
+    Everything is checked before anything is written: ``outdir`` must be a usable folder outside
+    the instructor notebooks, and no notebook a learner edited since the last build may be
+    overwritten (or removed, when its instructor copy is gone) unless ``force`` is true.
+    """
+    target = _target(outdir)
     paths = notebooks(source)
     folder = paths[0].parent.resolve()
-    target = Path(outdir).resolve()
     if target == folder or folder in target.parents:
         raise WorkshopError(
             f"{outdir} is inside the instructor notebooks' folder; choose a folder outside it"
         )
-    learner = [(path, learner_copy(read(path), path.name)) for path in paths]
-    target.mkdir(parents=True, exist_ok=True)
-    _copy_assets(folder, target)
-    written = []
-    for path, nb in learner:
-        nbformat.write(nb, target / path.name)
-        written.append(target / path.name)
-    return written
+    learner = {path.name: _dumps(learner_copy(_read_stable(path), path.name)) for path in paths}
+    built = _manifest(target)
+    stale = [name for name in built if name not in learner and name.endswith(".ipynb")]
+    lost = [name for name in sorted({*learner, *stale}) if _edited(target / name, built, learner)]
+    if lost and not force:
+        raise WorkshopError(
+            f"{outdir} has notebooks changed since they were built, which this build would lose: "
+            f"{', '.join(lost)}; move them away, or pass --force to overwrite them"
+        )
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        _copy_assets(folder, target)
+        for name in stale:
+            (target / name).unlink(missing_ok=True)  # its instructor copy is gone
+        for name, text in learner.items():
+            (target / name).write_text(text, encoding="utf-8")
+        (target / MANIFEST).write_text(_manifest_text(learner), encoding="utf-8")
+    except OSError as exc:
+        reason = _reason(exc)
+        raise WorkshopError(f"cannot write the learner edition to {outdir}: {reason}") from None
+    return [target / name for name in learner]
+
+
+def mark_instructor_copies(source: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Put the instructor-only banner first in every instructor notebook; return those changed.
+
+    Idempotent, and it touches nothing else: the notebook's JSON is rewritten exactly as
+    nbformat writes it (sorted keys, indent 1, UTF-8, a final newline), so on a notebook
+    nbformat wrote the only diff is the banner cell. A banner already first is updated in place.
+    """
+    changed = []
+    for path in notebooks(source):
+        try:
+            raw = path.read_text(encoding="utf-8")
+            nb = json.loads(raw)
+            cells = nb["cells"]
+            if not isinstance(cells, list):
+                raise TypeError("'cells' is not a list")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise WorkshopError(f"cannot mark {path.name}: {_reason(exc)}") from None
+        banner = banner_cell(path.name, with_id=nb.get("nbformat_minor", 0) >= 5)
+        if cells and isinstance(cells[0], dict) and _is_banner(cells[0]):
+            cells[0] = banner
+        else:
+            cells.insert(0, banner)
+        text = _json_text(nb)
+        if text != raw:
+            path.write_text(text, encoding="utf-8")
+            changed.append(path)
+    return changed
+
+
+def banner_cell(name: str, *, with_id: bool = True) -> dict[str, Any]:
+    """The first cell of the instructor copy ``name``: what it is, and where learners go."""
+    source = (
+        "> **Instructor copy.** The exercise solutions are filled in and run, so the outputs show "
+        f"the answers. **Learners:** open [`learner/{name}`](../learner/{name}) instead "
+        "(starter code, no stored answers); the [README](../README.md) explains the two "
+        "editions. "
+        "`labkit workshop build` leaves this cell out."
+    )
+    cell: dict[str, Any] = {
+        "cell_type": "markdown",
+        "metadata": {"tags": [INSTRUCTOR_TAG]},
+        "source": [source],
+    }
+    if with_id:  # nbformat 4.5+ notebooks give every cell an id
+        cell["id"] = BANNER_ID
+    return cell
 
 
 def check(source: str | os.PathLike[str] | None = None) -> list[str]:
@@ -160,10 +256,14 @@ def check_notebook(path: str | os.PathLike[str]) -> list[str]:
 
 
 def _shape(nb: nbformat.NotebookNode, name: str) -> list[str]:
-    markdown = [cell.source for cell in nb.cells if cell.cell_type == "markdown"]
+    problems = _banner(nb, name)
+    markdown = [
+        cell.source
+        for cell in nb.cells
+        if cell.cell_type == "markdown" and INSTRUCTOR_TAG not in _tags(cell)
+    ]
     if not markdown:
-        return ["no markdown cells: it needs a title, objectives, minutes and key points"]
-    problems = []
+        return [*problems, "no markdown cells: it needs a title, objectives, minutes, key points"]
     intro = markdown[0]
     if "**Objectives**" not in intro:
         problems.append("the first cell has no **Objectives**")
@@ -180,6 +280,23 @@ def _shape(nb: nbformat.NotebookNode, name: str) -> list[str]:
     elif not _in_range(_bullets_after(key_points[-1], "## Key points")):
         problems.append(f"Key points should list {_BULLETS[0]} to {_BULLETS[1]} bullets")
     return problems
+
+
+def _banner(nb: nbformat.NotebookNode, name: str) -> list[str]:
+    """The instructor copy must say so first, and send learners to their edition."""
+    first = nb.cells[0] if nb.cells else None
+    if first is None or not _is_banner(first) or first.cell_type != "markdown":
+        return [
+            f"the first cell is not the {INSTRUCTOR_TAG!r} banner of an instructor copy; "
+            "run `make learner` (labkit.workshop.mark_instructor_copies) to add it"
+        ]
+    if f"learner/{name}" not in first.source:
+        return [f"the {INSTRUCTOR_TAG!r} banner does not point learners to learner/{name}"]
+    return []
+
+
+def _is_banner(cell: Any) -> bool:
+    return INSTRUCTOR_TAG in _tags(cell)
 
 
 def _minutes_agree(name: str, teach: int, practice: int) -> list[str]:
@@ -303,6 +420,105 @@ def _copy_assets(source: Path, target: Path) -> None:
         if entry.suffix == ".ipynb" or entry.name.startswith((".", "__pycache__")):
             continue
         if entry.is_dir():
-            shutil.copytree(entry, target / entry.name, dirs_exist_ok=True)
+            shutil.copytree(
+                entry,
+                target / entry.name,
+                dirs_exist_ok=True,
+                ignore=shutil.ignore_patterns(".*", "__pycache__"),
+            )
         else:
             shutil.copy2(entry, target / entry.name)
+
+
+# Writing an edition -----------------------------------------------------------------------------
+
+
+def _target(outdir: object) -> Path:
+    """``outdir`` as an absolute folder path, or a one-line reason it cannot be one."""
+    if not isinstance(outdir, (str, os.PathLike)):
+        raise WorkshopError(f"OUTDIR must be a folder path, not {type(outdir).__name__}")
+    text = os.fspath(outdir)
+    if not isinstance(text, str) or not text.strip():
+        raise WorkshopError("OUTDIR is empty: name a folder for the learner edition, e.g. learner/")
+    if "\0" in text:
+        raise WorkshopError("OUTDIR contains a NUL character; name a real folder")
+    try:
+        target = Path(text).expanduser().resolve()
+    except (OSError, RuntimeError) as exc:
+        raise WorkshopError(f"cannot use {text} as OUTDIR: {_reason(exc)}") from None
+    if target.exists() and not target.is_dir():
+        raise WorkshopError(f"{text} is a file, not a folder; choose a folder for the edition")
+    above = next(parent for parent in target.parents if parent.exists())
+    if not above.is_dir():
+        raise WorkshopError(f"cannot make {text}: {above} is a file, not a folder")
+    return target
+
+
+def _read_stable(path: Path) -> nbformat.NotebookNode:
+    """``read``, but a cell without an id gets one derived from its place, never a random one.
+
+    nbformat gives cells of pre-4.5 notebooks random ids on upgrade; a build must not change
+    from run to run.
+    """
+    nb = read(path)
+    try:
+        raw_cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError, AttributeError):
+        return nb  # read() accepted it, so this cannot happen in practice
+    for index, (cell, raw) in enumerate(zip(nb.cells, raw_cells, strict=False)):
+        if isinstance(raw, dict) and "id" not in raw:
+            cell["id"] = f"{path.stem[:40]}-cell-{index}"
+    return nb
+
+
+def _dumps(nb: nbformat.NotebookNode) -> str:
+    """A notebook as nbformat writes it, validated, ending with one newline."""
+    return nbformat.writes(nb).rstrip("\n") + "\n"
+
+
+def _json_text(data: object) -> str:
+    return json.dumps(data, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _manifest_text(learner: dict[str, str]) -> str:
+    return _json_text(
+        {
+            "about": "written by `labkit workshop build`: the SHA-256 of each learner notebook "
+            "as built, so that a rebuild never overwrites a learner's work unasked",
+            "notebooks": {name: _sha256(text.encode()) for name, text in sorted(learner.items())},
+        }
+    )
+
+
+def _manifest(target: Path) -> dict[str, str]:
+    """The notebook hashes of the last build in ``target`` ({} if none or unreadable)."""
+    try:
+        hashes = json.loads((target / MANIFEST).read_text(encoding="utf-8"))["notebooks"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    if not isinstance(hashes, dict):
+        return {}
+    return {str(name): str(digest) for name, digest in hashes.items() if Path(name).name == name}
+
+
+def _edited(path: Path, built: dict[str, str], learner: dict[str, str]) -> bool:
+    """Would writing or removing ``path`` lose something a build did not write?"""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # unreadable: do not guess, let --force decide
+    if path.name in built and _sha256(data) == built[path.name]:
+        return False  # exactly as the last build wrote it
+    return path.name not in learner or data != learner[path.name].encode()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,4 +1,8 @@
-"""`make lab` starts a real JupyterLab on the start page, with its state inside the checkout."""
+"""`make lab` starts a real JupyterLab on the start page, with its state inside the checkout.
+
+It serves the whole checkout (so learner/, notebooks/ and docs/ can all be opened) and opens the
+learner edition's start page; `make lab EDITION=instructor` opens the instructor copy instead.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,10 @@ import requests
 from labserver import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
-START_PAGE = "notebooks/00-start-here.ipynb"
+START_PAGES = {  # make lab's EDITION -> the page it opens (None: the default, no EDITION=)
+    None: "learner/00-start-here.ipynb",
+    "instructor": "notebooks/00-start-here.ipynb",
+}
 STAMP = ".venv/.installed"  # the Makefile's install stamp
 RUNTIME_DIR = ROOT / ".cache" / "jupyter" / "runtime"  # the Makefile's JUPYTER_RUNTIME_DIR
 STARTUP_TIMEOUT = 60.0
@@ -34,11 +41,27 @@ def server_info(port: int) -> dict | None:
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="`make` is not on PATH")
-def test_make_lab_serves_jupyterlab_on_the_start_page(tmp_path: Path) -> None:
+def test_make_lab_refuses_an_unknown_edition() -> None:
+    result = subprocess.run(
+        ["make", "-o", STAMP, "lab", "EDITION=solutions"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "EDITION=solutions? use learner or instructor" in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="`make` is not on PATH")
+@pytest.mark.parametrize("edition", list(START_PAGES), ids=lambda e: e or "default-learner")
+def test_make_lab_serves_jupyterlab_on_the_start_page(tmp_path: Path, edition: str | None) -> None:
     if not (ROOT / ".venv" / "bin" / "jupyter").exists():
         pytest.skip("no .venv/bin/jupyter: run `make install` first")
-    assert (ROOT / START_PAGE).is_file(), (
-        f"{START_PAGE} is missing: `make lab` opens it, and jupyter lab refuses to start without it"
+    start_page = START_PAGES[edition]
+    assert (ROOT / start_page).is_file(), (
+        f"{start_page} is missing: `make lab` opens it, and jupyter lab refuses to start without it"
     )
 
     port = free_port()
@@ -52,6 +75,8 @@ def test_make_lab_serves_jupyterlab_on_the_start_page(tmp_path: Path) -> None:
     env = {**os.environ, "HOME": str(home)}
     # `-o STAMP`: never reinstall from here (offline); the venv is what the tests run in.
     command = ["make", "-o", STAMP, "lab", f"PORT={port}", f"LAB_ARGS={lab_args}"]
+    if edition:
+        command.append(f"EDITION={edition}")
     stdout_path, stderr_path = tmp_path / "lab.out", tmp_path / "lab.err"
 
     def logs() -> str:
@@ -99,9 +124,13 @@ def test_make_lab_serves_jupyterlab_on_the_start_page(tmp_path: Path) -> None:
             assert os.getpgid(info["pid"]) == proc.pid, "jupyter runs in make's process group"
             cmdline = Path(f"/proc/{info['pid']}/cmdline")
             if cmdline.exists():
-                assert cmdline.read_bytes().split(b"\0")[-2] == START_PAGE.encode()
+                assert cmdline.read_bytes().split(b"\0")[-2] == start_page.encode()
             open_page = RUNTIME_DIR / f"jpserver-file-to-run-{info['pid']}-open.html"
-            assert f"lab/tree/{Path(START_PAGE).name}" in open_page.read_text(encoding="utf-8")
+            assert f"lab/tree/{start_page}" in open_page.read_text(encoding="utf-8")
+            assert Path(info["root_dir"]).resolve() == ROOT, "Lab serves the whole checkout"
+            contents = http.get(f"{base}/api/contents/", params={"token": token}, timeout=10)
+            names = {item["name"] for item in contents.json()["content"]}
+            assert {"learner", "notebooks", "docs"} <= names, names
             print(f"make lab: /lab answered after {elapsed:.1f} s")
         finally:
             stop(proc)

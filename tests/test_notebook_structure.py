@@ -1,5 +1,6 @@
 """Every notebook has the lesson shape: objectives, minutes, key points, and >= 2 exercises.
 
+Each instructor copy opens with the `instructor-only` banner that sends learners to `learner/`.
 An exercise is found by its solution cell's metadata ({"labkit": {"exercise": id}}, tag
 `solution`); it needs a task that mentions `hint(id)`, the bank's solution, hints in the bank,
 and a `check(id, answer)` cell after it. `labkit workshop check` applies the same rules, so the
@@ -45,22 +46,44 @@ def _first_exercise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb.cells[workshop.exercise_cells(nb)[0].index]
 
 
+def _intro(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The title cell: the first markdown cell after the instructor-only banner."""
+    return next(
+        cell
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        and workshop.INSTRUCTOR_TAG not in cell.metadata.get("tags", [])
+    )
+
+
+def _drop_banner(nb: nbformat.NotebookNode) -> None:
+    del nb.cells[0]
+
+
+def _banner_not_first(nb: nbformat.NotebookNode) -> None:
+    nb.cells.insert(1, nb.cells.pop(0))
+
+
+def _banner_elsewhere(nb: nbformat.NotebookNode) -> None:
+    nb.cells[0].source = nb.cells[0].source.replace("learner/01-", "learner/02-")
+
+
 def _drop_objectives(nb: nbformat.NotebookNode) -> None:
-    nb.cells[0].source = nb.cells[0].source.replace("**Objectives**", "**Goals**")
+    _intro(nb).source = _intro(nb).source.replace("**Objectives**", "**Goals**")
 
 
 def _one_objective(nb: nbformat.NotebookNode) -> None:
-    head, _, tail = nb.cells[0].source.partition("**Objectives**\n")
+    head, _, tail = _intro(nb).source.partition("**Objectives**\n")
     bullets, rest = tail.split("\n\n", 1)
-    nb.cells[0].source = f"{head}**Objectives**\n{bullets.splitlines()[0]}\n\n{rest}"
+    _intro(nb).source = f"{head}**Objectives**\n{bullets.splitlines()[0]}\n\n{rest}"
 
 
 def _drop_minutes(nb: nbformat.NotebookNode) -> None:
-    nb.cells[0].source = nb.cells[0].source.replace("**Minutes:**", "Time:")
+    _intro(nb).source = _intro(nb).source.replace("**Minutes:**", "Time:")
 
 
 def _wrong_minutes(nb: nbformat.NotebookNode) -> None:
-    nb.cells[0].source = nb.cells[0].source.replace("15 teaching", "16 teaching")
+    _intro(nb).source = _intro(nb).source.replace("15 teaching", "16 teaching")
 
 
 def _drop_key_points(nb: nbformat.NotebookNode) -> None:
@@ -105,6 +128,9 @@ def _stray_check(nb: nbformat.NotebookNode) -> None:
 @pytest.mark.parametrize(
     ("edit", "problem"),
     [
+        (_drop_banner, "the first cell is not the 'instructor-only' banner"),
+        (_banner_not_first, "the first cell is not the 'instructor-only' banner"),
+        (_banner_elsewhere, "banner does not point learners to learner/01-token-anatomy.ipynb"),
         (_drop_objectives, "the first cell has no **Objectives**"),
         (_one_objective, "**Objectives** should list 3 to 5 bullets"),
         (_drop_minutes, "the first cell has no '**Minutes:** N teaching, M exercises'"),
