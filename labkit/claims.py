@@ -36,6 +36,7 @@ __all__ = [
     "check_required",
     "check_times",
     "clock",
+    "is_numeric_date",
     "kind",
 ]
 
@@ -80,6 +81,8 @@ PUBLIC = frozenset(
 
 def kind(name: str) -> Literal["registered", "public", "private"]:
     """Which family a claim name belongs to."""
+    if not isinstance(name, str):
+        raise ConfigurationError(f"a claim name is a string, got {_kind(name)}")
     if name in REGISTERED:
         return "registered"
     if name in PUBLIC or ":" in name:  # a collision-resistant URI name is public too
@@ -88,8 +91,31 @@ def kind(name: str) -> Literal["registered", "public", "private"]:
 
 
 def as_datetime(seconds: float) -> dt.datetime:
-    """A NumericDate (seconds since 1970-01-01T00:00:00Z) as an aware UTC datetime."""
-    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+    """A NumericDate (seconds since 1970-01-01T00:00:00Z) as an aware UTC datetime.
+
+    Anything else is an ``InvalidClaimError``: a string of digits (a NumericDate is
+    a JSON number, RFC 7519 section 2), None, a boolean, or a number beyond the
+    years 1 to 9999 that a datetime can hold.
+    """
+    if not is_numeric_date(seconds):
+        tip = (
+            f"a NumericDate is a JSON number; convert it first: float({seconds!r})"
+            if isinstance(seconds, str)
+            else "a NumericDate is a finite number of seconds (RFC 7519 section 2)"
+        )
+        raise InvalidClaimError(f"not a NumericDate: {_short(seconds)} ({_kind(seconds)})", tip)
+    try:
+        return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        raise InvalidClaimError(
+            f"the NumericDate {_short(seconds)} is outside the years 1 to 9999",
+            "no calendar date can show it; a verifier compares it as a number",
+        ) from None
+
+
+def is_numeric_date(value: object) -> bool:
+    """True for a finite int or float (not a bool): what a NumericDate claim must be."""
+    return _is_number(value)
 
 
 # The clock ---------------------------------------------------------------------------------------
@@ -283,7 +309,7 @@ def _when(seconds: float) -> str:
     """A NumericDate as ISO 8601 UTC, or the raw number when no calendar can hold it."""
     try:
         return as_datetime(seconds).isoformat().replace("+00:00", "Z")
-    except (OverflowError, ValueError, OSError):
+    except InvalidClaimError:
         return f"{seconds!r} s"
 
 
@@ -293,3 +319,9 @@ def _context(at: float, slack: float) -> str:
 
 def _kind(value: object) -> str:
     return "null" if value is None else type(value).__name__
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """``repr`` cut to ``limit`` characters: a token can carry a 1,000-digit number."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
