@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from labkit import claims
-from labkit.errors import ConfigurationError, LabkitError, MalformedTokenError
+from labkit.errors import ConfigurationError, LabkitError, MalformedTokenError, shown
 
 __all__ = [
     "MAX_DEPTH",
@@ -248,7 +248,7 @@ def lint(
     notes = []
     alg = token.header.get("alg")
     if not isinstance(alg, str) or alg.lower() == "none":
-        notes.append(f"alg is {alg!r}: an unsigned token proves nothing about who made it")
+        notes.append(f"alg is {shown(alg)}: an unsigned token proves nothing about who made it")
     for name, why in _RISKY_HEADERS.items():
         if name in token.header:
             notes.append(f"header '{name}' is present: {why}")
@@ -256,7 +256,7 @@ def lint(
     if exp is None:
         notes.append("no 'exp' claim: the token never expires, so a stolen copy works forever")
     elif not claims.is_numeric_date(exp):
-        notes.append(f"'exp' is {_short(exp)}, not a number of seconds: verifiers will reject it")
+        notes.append(f"'exp' is {shown(exp)}, not a number of seconds: verifiers will reject it")
     elif at is not None and exp < at:
         notes.append("'exp' is in the past: the token has expired")
     elif at is not None and exp > at + _LONG_LIFETIME:  # compared, never subtracted: no overflow
@@ -264,12 +264,6 @@ def lint(
     if wordlist is not None and wordlist is not False:
         notes += _guessable_secret(token, None if wordlist is True else wordlist)
     return notes
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    """``repr`` cut to ``limit`` characters: notes quote values, and tokens can hold huge ones."""
-    text = repr(value)
-    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _guessable_secret(token: Token, words: Any) -> list[str]:
@@ -281,7 +275,10 @@ def _guessable_secret(token: Token, words: Any) -> list[str]:
         target = crack.Target.from_token(compact)
     except LabkitError:  # not HS256/384/512, or a signature no secret can produce
         return []
-    found = crack.crack(target, words)
+    try:
+        found = crack.crack(target, words)
+    except (OSError, UnicodeError) as exc:  # a path that cannot be opened, words not text
+        raise ConfigurationError(f"cannot read the wordlist: {type(exc).__name__}") from None
     if found.text is None:
         return []
     return [
@@ -440,7 +437,7 @@ def _no_duplicates(  # type: ignore[no-untyped-def]
         for key, value in pairs:
             if key in seen:
                 raise error(
-                    f"the {part} has the member {key!r} twice",
+                    f"the {part} has the member {shown(key)} twice",
                     "parsers disagree on which one wins, which attackers exploit",
                 )
             seen[key] = value
