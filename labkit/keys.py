@@ -330,11 +330,8 @@ def from_jwks(
     bad member anywhere, or two keys with one ``kid``, fails the whole set:
     with duplicate ids a verifier could be steered to either key.
     """
-    if isinstance(jwks, (str, bytes)):
-        try:
-            jwks = json.loads(jwks)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise KeyFormatError(f"the JWKS is not JSON: {_first_line(exc)}") from None
+    if isinstance(jwks, (str, bytes, bytearray)):
+        jwks = tokens.load_json(jwks, "JWKS", error=KeyFormatError)
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
         raise KeyFormatError("a JWKS must be a JSON object with a 'keys' array")
     pairs = []

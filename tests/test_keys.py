@@ -527,7 +527,8 @@ def test_to_jwks_private_store() -> None:
     ("jwks", "message"),
     [
         ("{not json", "the JWKS is not JSON: "),
-        (b"\xff", "the JWKS is not JSON: "),
+        (b"\xff", "the JWKS is not UTF-8 text"),
+        ("[" * 40 + "]" * 40, "the JWKS nests arrays/objects deeper than 32 levels"),
         ([], "a JWKS must be a JSON object with a 'keys' array"),
         ({"keys": {}}, "a JWKS must be a JSON object with a 'keys' array"),
         (
