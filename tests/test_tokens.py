@@ -7,7 +7,7 @@ import contextlib
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import labkit
@@ -318,3 +318,57 @@ def test_b64url_encode_of_a_dict_says_to_serialize_it_first() -> None:
         tokens.b64url_encode({"alg": "HS256"})  # type: ignore[arg-type]
     assert e.value.why == "serialize it first: b64url_encode(tokens.json_bytes(value))"
     assert tokens.b64url_encode(bytearray(b"\xff")) == "_w"
+
+
+def depth_of(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(depth_of, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(depth_of, value.values()), default=0)
+    return 0
+
+
+def longest_number(value: object) -> int:
+    if isinstance(value, list):
+        return max(map(longest_number, value), default=0)
+    if isinstance(value, dict):
+        return max(map(longest_number, value.values()), default=0)
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return len(json.dumps(value)) if is_number else 0
+
+
+TRICKY_TEXT = st.text(alphabet='[]{}"\\,:-0eE1 ab\u00e9\u2028', max_size=8)
+LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | TRICKY_TEXT
+    | st.sampled_from([10**999, -(10**998), 10**1000, -(10**999), float(10**300)])
+)
+TREES = st.recursive(
+    LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TRICKY_TEXT, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(TREES, st.integers(0, 40), st.sampled_from(["[", "{", "[{"]), st.booleans())
+def test_the_shape_checks_agree_with_the_parser_on_valid_json(
+    tree: object, wrap: int, kinds: str, ascii_only: bool
+) -> None:
+    """No under-count (a deep or long one let through) and no over-count (a valid one refused)."""
+    for index in range(wrap):
+        tree = [tree] if kinds[index % len(kinds)] == "[" else {'"k\\': tree}
+    text = json.dumps(tree, ensure_ascii=ascii_only)
+    too_long = longest_number(tree) > tokens.MAX_NUMBER_DIGITS
+    too_deep = depth_of(tree) > tokens.MAX_DEPTH
+    if too_long:
+        with pytest.raises(MalformedTokenError, match=r"a number .* over the limit of 1000"):
+            tokens.load_json(text, "payload")
+    elif too_deep:
+        with pytest.raises(MalformedTokenError, match="deeper than 32 levels"):
+            tokens.load_json(text.encode(), "payload")
+    else:
+        assert tokens.load_json(text, "payload") == json.loads(text)
