@@ -218,7 +218,8 @@ def _verify(args: argparse.Namespace) -> int:
         key = _verify_key(args)
     except (OSError, KeyFormatError) as exc:
         problem = (exc.strerror or exc) if isinstance(exc, OSError) else exc
-        print(f"labkit verify: cannot read {args.key or args.jwks}: {problem}", file=sys.stderr)
+        source = args.key or args.jwks or "--secret"
+        _error("verify", f"cannot read {source}: {problem}")
         return EXIT_USAGE
     problem = _key_problem(key, args.alg)
     if problem is not None:  # the key cannot verify any --alg: fix the key, whatever the token
@@ -278,8 +279,11 @@ def verify_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _verify_key(args: argparse.Namespace) -> object:
     """The key as the command line names it; reading it is the CLI's job, judging it verify's."""
-    if args.secret is not None:
-        return args.secret
+    if args.secret is not None:  # the exact bytes typed, also when they are not UTF-8
+        try:
+            return os.fsencode(args.secret)
+        except UnicodeEncodeError:  # only from a caller of main(), never from a real argv
+            raise KeyFormatError("--secret holds a lone UTF-16 surrogate: not text") from None
     if args.key is not None:
         return load_pem(_read_bytes(args.key))  # KeyFormatError for anything but a PEM key
     return tokens.load_json(_read_bytes(args.jwks), "JWKS file", error=KeyFormatError)

@@ -346,3 +346,46 @@ def test_a_closed_pipe_through_a_real_shell_pipeline(big_token: Path) -> None:
     )
     assert result.stdout == "{ 141\n"
     assert result.stderr == ""
+
+
+# Any option value, as a real argv can carry it (bytes that are not UTF-8 arrive as \udcXX) ------
+
+ARGV_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)) | st.sampled_from("\udc80\udcff"),
+    max_size=40,
+).filter(lambda text: not text.startswith("-") and "\x00" not in text)
+
+
+@CLI_FUZZ
+@given(
+    secret=ARGV_TEXT,
+    aud=ARGV_TEXT,
+    iss=ARGV_TEXT,
+    require=st.lists(ARGV_TEXT, max_size=2),
+    leeway=ARGV_TEXT | st.sampled_from(["0", "60", "1e999", "-0", "86400.5"]),
+)
+def test_any_verify_option_values_exit_with_a_documented_code(
+    secret: str, aud: str, iss: str, require: list[str], leeway: str
+) -> None:
+    token = labkit.sign_token({"exp": 4_102_444_800, "aud": "api"}, keys.demo_secret(), "HS256")
+    argv = ["verify", token, "--secret", secret, "--alg", "HS256", "--aud", aud, "--iss", iss]
+    argv += ["--leeway", leeway, *(part for name in require for part in ("--require", name))]
+    code, out, err = _run_captured(argv)
+    assert code in CODES["verify"] - {0}, (code, err)
+    assert out == "" and err.count("\n") == 1 and err.startswith("labkit verify: "), err
+
+
+def test_a_secret_that_is_not_utf8_is_its_exact_bytes(capsys: pytest.CaptureFixture[str]) -> None:
+    raw = b"\xff" * 40  # what `labkit verify ... --secret $'\xff...'` passes
+    token = labkit.sign_token({"exp": 4_102_444_800}, raw, "HS256")
+    code, out, err = labkit_main(
+        capsys,
+        "verify",
+        token,
+        "--secret",
+        raw.decode("utf-8", "surrogateescape"),
+        "--alg",
+        "HS256",
+    )
+    assert code == 0, err
+    assert json.loads(out) == {"exp": 4_102_444_800}
