@@ -1,10 +1,13 @@
-"""A long fuzz of labkit.verify: the families of tests/test_fuzz.py, plain random, seeded.
+"""A long fuzz of the token boundary: the families of tests/test_fuzz.py, plain random, seeded.
 
     .venv/bin/python bench/fuzz.py [--cases 100000] [--seed 1]
 
-A failure is any exception that is not an InvalidTokenError, or an accepted
-token whose bytes differ from the valid token it was mutated from (its signing
-input or signature changed). Exit status 1 if there was any.
+Every case goes to ``labkit.verify``; the hostile-JSON families (deep nesting,
+huge numbers, lone surrogates, invalid UTF-8, odd base64url, duplicate members,
+non-object JSON) also go to ``verify_jws``, ``tokens.parse`` and ``tokens.lint``.
+A failure is any exception that is not a labkit error (an ``InvalidTokenError``
+from the verifiers), a multi-line message, or an accepted token whose bytes
+differ from the valid token it was mutated from. Exit status 1 if there was any.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from typing import Any
 import labkit
 from labkit import keys, tokens
 from labkit.algorithms import sign
-from labkit.errors import InvalidTokenError
+from labkit.errors import InvalidTokenError, LabkitError
+from labkit.verify import MAX_LENGTH
 
 NOW = 1_700_000_000
 CLAIMS = {"sub": "alice", "aud": "api", "iss": "https://idp.example", "iat": NOW, "exp": NOW + 60}
@@ -121,16 +125,73 @@ def jwk(rng: random.Random) -> Case:
     return VALID["HS256"][0], key, "HS256", None
 
 
+def _sized(rng: random.Random, edges: tuple[int, ...], top: int) -> int:
+    """A size at a bound (or just beside it) half the time, any size up to ``top`` otherwise."""
+    return rng.choice(edges) if rng.random() < 0.5 else rng.randrange(top)
+
+
+def _nesting(rng: random.Random) -> str:
+    depth = _sized(rng, (31, 32, 33, 999, 1_000, 2_000, 3_000), 3_000)
+    openers = rng.choice(["[", "{", "[{"])
+    text = rng.choice(["1", '"x"', "[]", '"[[{"'])
+    for index in range(depth):
+        text = f"[{text}]" if openers[index % len(openers)] == "[" else '{"k":' + text + "}"
+    return text
+
+
+def _number(rng: random.Random) -> str:
+    digits = "9" * max(1, _sized(rng, (64, 1_000, 1_001, 4_300, 4_301, 5_000), 5_500))
+    built = [digits, f"-{digits}", f"1.{digits}", f"1e{digits[:4_000]}", f"-0.5E-{digits[:4_000]}"]
+    return rng.choice([*built, "1e999", "-1e999", "1e-999", "NaN", "-Infinity"])
+
+
+def _surrogates(rng: random.Random) -> str:
+    pieces = [f"\\u{rng.randrange(0xD800, 0xE000):04x}", "\\ud83d\\ude00", "a", "\\u0000", "é"]
+    return "".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+
+
+def _hostile_json(rng: random.Random) -> bytes:
+    value = rng.choice([_nesting, _number, lambda r: f'"{_surrogates(r)}"'])(rng)
+    shape = rng.choice(["member", "name", "duplicate", "bare", "bytes"])
+    if shape == "member":
+        text = '{"alg":"HS256","exp":' + value + "}"
+    elif shape == "name":
+        text = '{"' + _surrogates(rng) + '":' + value + "}"
+    elif shape == "duplicate":
+        text = '{"alg":"HS256","alg":' + value + "}"
+    elif shape == "bare":
+        text = value
+    else:
+        noise = bytes(rng.randrange(256) for _ in range(rng.randrange(16)))
+        return noise + value.encode("utf-8", "surrogatepass")
+    return text.encode("utf-8", "surrogatepass")
+
+
+def hostile(rng: random.Random) -> Case:
+    """A token whose header and/or payload is hostile JSON, with odd base64url sometimes."""
+    header = _hostile_json(rng) if rng.random() < 0.4 else b'{"alg":"HS256"}'
+    payload = _hostile_json(rng) if rng.random() < 0.8 else b'{"exp":1}'
+    head, body = tokens.b64url_encode(header), tokens.b64url_encode(payload)
+    sig = rng.choice([tokens.b64url_encode(b"\x01" * 32), "AB", "A", "e30=", "ab+/", ""])
+    if rng.random() < 0.2:
+        head = rng.choice([head + "=", head[:-1] + "+", head + "A", head.upper()])
+    token = f"{head}.{body}.{sig}"[:MAX_LENGTH]
+    return (token.encode("ascii") if rng.random() < 0.3 else token), SECRET, "HS256", None
+
+
 FAMILIES: dict[str, Callable[[random.Random], Case]] = {
     "mutated valid tokens": mutant,
     "random text and bytes": noise,
     "segment assemblies": assembly,
     "signed, arbitrary JSON": signed,
     "arbitrary JWK/JWKS": jwk,
+    "hostile JSON": hostile,
 }
+BOUNDARY_FAMILIES = ("hostile JSON", "random text and bytes", "segment assemblies")
+"""Families whose tokens also go to verify_jws, tokens.parse and tokens.lint."""
 
 
-def run_one(case: Case) -> str:
+def run_one(case: Case, *, everywhere: bool = False) -> str:
     """'accepted', 'refused', or a failure description."""
     token, key, alg, original = case
     try:
@@ -144,12 +205,35 @@ def run_one(case: Case) -> str:
             now=NOW,
         )
     except InvalidTokenError as exc:
-        return "refused" if "\n" not in str(exc) else "FAILURE: multi-line message"
+        verdict = "refused" if "\n" not in str(exc) else "FAILURE: multi-line message"
     except Exception as exc:
-        return f"FAILURE: {type(exc).__name__}: {exc}"
-    if original is not None and token != original:
-        return "FAILURE: accepted a mutated token"
-    return "accepted"
+        return f"FAILURE: verify: {type(exc).__name__}: {exc}"
+    else:
+        if original is not None and token != original:
+            return "FAILURE: accepted a mutated token"
+        verdict = "accepted"
+    if everywhere:
+        failure = _other_entry_points(token, key, alg)
+        if failure:
+            return failure
+    return verdict
+
+
+def _other_entry_points(token: object, key: object, alg: str) -> str | None:
+    calls: dict[str, Callable[[], object]] = {
+        "verify_jws": lambda: labkit.verify_jws(token, key, algorithms=[alg]),  # type: ignore[arg-type]
+        "parse": lambda: tokens.parse(token),  # type: ignore[arg-type]
+        "lint": lambda: tokens.lint(token, now=NOW),  # type: ignore[arg-type]
+    }
+    for name, call in calls.items():
+        try:
+            call()
+        except LabkitError as exc:
+            if "\n" in str(exc):
+                return f"FAILURE: {name}: multi-line message"
+        except Exception as exc:
+            return f"FAILURE: {name}: {type(exc).__name__}: {exc}"
+    return None
 
 
 def main() -> int:
@@ -164,7 +248,7 @@ def main() -> int:
     for index in range(args.cases):
         name = list(FAMILIES)[index % len(FAMILIES)]
         case = FAMILIES[name](rng)
-        verdict = run_one(case)
+        verdict = run_one(case, everywhere=name in BOUNDARY_FAMILIES)
         tally[name]["failure" if verdict.startswith("FAILURE") else verdict] += 1
         if verdict.startswith("FAILURE") and len(failures) < 10:
             failures.append((name, case, verdict))
@@ -176,6 +260,11 @@ def main() -> int:
             f"{counts['accepted']:>6} accepted, {counts['failure']} failures"
         )
     total = sum(counts["failure"] for counts in tally.values())
+    labkit_calls = sum(
+        sum(counts.values()) * (4 if name in BOUNDARY_FAMILIES else 1)
+        for name, counts in tally.items()
+    )
+    print(f"entry-point calls: {labkit_calls}; non-labkit errors and other failures: {total}")
     print(f"failures: {total}")
     for name, case, verdict in failures:
         print(f"  {name}: {verdict}\n    token={case[0]!r:.200} key={case[1]!r:.200}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 import time
 from collections.abc import Collection, Mapping
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from labkit.errors import (
     InvalidIssuerError,
     MissingClaimError,
     NotYetValidError,
+    shown,
 )
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "check_required",
     "check_times",
     "clock",
+    "is_numeric_date",
     "kind",
 ]
 
@@ -80,6 +83,8 @@ PUBLIC = frozenset(
 
 def kind(name: str) -> Literal["registered", "public", "private"]:
     """Which family a claim name belongs to."""
+    if not isinstance(name, str):
+        raise ConfigurationError(f"a claim name is a string, got {_kind(name)}")
     if name in REGISTERED:
         return "registered"
     if name in PUBLIC or ":" in name:  # a collision-resistant URI name is public too
@@ -88,8 +93,33 @@ def kind(name: str) -> Literal["registered", "public", "private"]:
 
 
 def as_datetime(seconds: float) -> dt.datetime:
-    """A NumericDate (seconds since 1970-01-01T00:00:00Z) as an aware UTC datetime."""
-    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+    """A NumericDate (seconds since 1970-01-01T00:00:00Z) as an aware UTC datetime.
+
+    Anything else is an ``InvalidClaimError``: a string of digits (a NumericDate is
+    a JSON number, RFC 7519 section 2), None, a boolean, or a number beyond the
+    years 1 to 9999 that a datetime can hold.
+    """
+    if isinstance(seconds, numbers.Real) and not isinstance(seconds, (int, float, bool)):
+        seconds = float(seconds)  # a NumPy number, a Fraction: plots pass such values
+    if not is_numeric_date(seconds):
+        tip = (
+            f"a NumericDate is a JSON number; convert it first: float({shown(seconds)})"
+            if isinstance(seconds, str)
+            else "a NumericDate is a finite number of seconds (RFC 7519 section 2)"
+        )
+        raise InvalidClaimError(f"not a NumericDate: {shown(seconds)} ({_kind(seconds)})", tip)
+    try:
+        return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        raise InvalidClaimError(
+            f"the NumericDate {shown(seconds)} is outside the years 1 to 9999",
+            "no calendar date can show it; a verifier compares it as a number",
+        ) from None
+
+
+def is_numeric_date(value: object) -> bool:
+    """True for a finite int or float (not a bool): what a NumericDate claim must be."""
+    return _is_number(value)
 
 
 # The clock ---------------------------------------------------------------------------------------
@@ -112,7 +142,7 @@ def clock(now: Now = None) -> float:
             )
         return now.timestamp()
     if _is_number(now):
-        return float(now)
+        return _float(now, "now")
     raise ConfigurationError(f"now must be a datetime or epoch seconds, got {type(now).__name__}")
 
 
@@ -134,6 +164,7 @@ def check(
     and ``issuer`` may be one string or a collection of accepted values; both
     are compared exactly.
     """
+    _check_mapping(claims)
     check_required(claims, required)
     _check_strings(claims)
     check_times(claims, now=now, leeway=leeway)
@@ -143,6 +174,7 @@ def check(
 
 def check_required(claims: Mapping[str, Any], required: Collection[str]) -> None:
     """Every name in ``required`` must be present (``exp`` by default: tokens should expire)."""
+    _check_mapping(claims)
     for name in _names(required, "required"):
         if name not in claims:
             raise MissingClaimError(f"the token has no {name!r} claim", _MISSING_WHY.get(name))
@@ -154,6 +186,7 @@ def check_times(claims: Mapping[str, Any], *, now: Now = None, leeway: Leeway = 
     Claim values are only compared, never added to, so an absurd NumericDate
     (10**400) is an ordinary rejection, not an overflow.
     """
+    _check_mapping(claims)
     at, slack = clock(now), _seconds(leeway)
     exp, nbf, iat = (_numeric_date(claims, name) for name in ("exp", "nbf", "iat"))
     if exp is not None and exp <= at - slack:
@@ -176,6 +209,7 @@ def check_issuer(claims: Mapping[str, Any], issuer: Names) -> None:
     Exact means ``==`` on whole strings: PyJWT 2.10.0 matched with ``in``, so
     ``"__abc__"`` passed for issuer ``"abc"`` (CVE-2024-53861).
     """
+    _check_mapping(claims)
     expected = _names(issuer, "issuer")
     if not expected:
         return
@@ -184,7 +218,7 @@ def check_issuer(claims: Mapping[str, Any], issuer: Names) -> None:
     iss = claims["iss"]
     if not isinstance(iss, str) or iss not in expected:
         raise InvalidIssuerError(
-            f"the token's issuer is {iss!r}, not {_show(expected)}",
+            f"the token's issuer is {shown(iss)}, not {_show(expected)}",
             "issuers are compared exactly, never by substring (CVE-2024-53861)",
         )
 
@@ -196,6 +230,7 @@ def check_audience(claims: Mapping[str, Any], audience: Names) -> None:
     audience (RFC 7519 4.1.3): otherwise a token minted for one service
     would be accepted by every other service that trusts the same issuer.
     """
+    _check_mapping(claims)
     expected = _names(audience, "audience")
     if "aud" not in claims:
         if expected:
@@ -207,15 +242,15 @@ def check_audience(claims: Mapping[str, Any], audience: Names) -> None:
     aud = claims["aud"]
     values = [aud] if isinstance(aud, str) else aud
     if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-        raise InvalidAudienceError(f"'aud' must be a string or a list of strings, got {aud!r}")
+        raise InvalidAudienceError(f"'aud' must be a string or a list of strings, got {shown(aud)}")
     if not expected:
         raise InvalidAudienceError(
-            f"the token is for audience {aud!r} but this verifier names no audience",
+            f"the token is for audience {shown(aud)} but this verifier names no audience",
             "pass audience= so that tokens for other services are refused (RFC 7519 4.1.3)",
         )
     if not any(value in expected for value in values):
         raise InvalidAudienceError(
-            f"the token is for audience {aud!r}, not {_show(expected)}",
+            f"the token is for audience {shown(aud)}, not {_show(expected)}",
             "a token issued for another service must not be replayed here",
         )
 
@@ -228,6 +263,13 @@ _MISSING_WHY = {
     "aud": "without aud a token can be replayed at any service of the issuer",
     "iss": "without iss nothing says who made the token",
 }
+
+
+def _check_mapping(claims: object) -> None:
+    if not isinstance(claims, Mapping):
+        raise ConfigurationError(
+            f"claims must be a mapping (a token's payload, as a dict), got {_kind(claims)}"
+        )
 
 
 def _check_strings(claims: Mapping[str, Any]) -> None:
@@ -249,7 +291,7 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     value = claims[name]
     if not _is_number(value):
         raise InvalidClaimError(
-            f"the {name!r} claim must be a NumericDate (seconds since 1970), got {value!r}"
+            f"the {name!r} claim must be a NumericDate (seconds since 1970), got {shown(value)}"
         )
     return value
 
@@ -258,8 +300,15 @@ def _seconds(leeway: Leeway) -> float:
     if isinstance(leeway, dt.timedelta):
         leeway = leeway.total_seconds()
     if not _is_number(leeway) or leeway < 0:
-        raise ConfigurationError(f"leeway must be a number of seconds >= 0, got {leeway!r}")
-    return float(leeway)
+        raise ConfigurationError(f"leeway must be a number of seconds >= 0, got {shown(leeway)}")
+    return _float(leeway, "leeway")
+
+
+def _float(value: float, option: str) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise ConfigurationError(f"{option}={shown(value)} is beyond any clock") from None
 
 
 def _names(value: Names, option: str) -> tuple[str, ...]:
@@ -272,7 +321,9 @@ def _names(value: Names, option: str) -> tuple[str, ...]:
         return tuple(value)
     if isinstance(value, Collection) and all(isinstance(v, str) for v in value):
         return tuple(sorted(value))
-    raise ConfigurationError(f"{option} must be a string or a collection of strings, got {value!r}")
+    raise ConfigurationError(
+        f"{option} must be a string or a collection of strings, got {shown(value)}"
+    )
 
 
 def _show(names: tuple[str, ...]) -> str:
@@ -283,8 +334,8 @@ def _when(seconds: float) -> str:
     """A NumericDate as ISO 8601 UTC, or the raw number when no calendar can hold it."""
     try:
         return as_datetime(seconds).isoformat().replace("+00:00", "Z")
-    except (OverflowError, ValueError, OSError):
-        return f"{seconds!r} s"
+    except InvalidClaimError:
+        return f"{shown(seconds)} s"
 
 
 def _context(at: float, slack: float) -> str:

@@ -2,26 +2,52 @@
 
 Each command is one small function; every error the kit raises on purpose is
 printed as one line on stderr with a non-zero exit code, never a traceback.
+
+Exit codes: 0 ok, 1 a verdict (malformed or invalid token, secret not found,
+findings), 2 usage (bad options, unreadable files, a key that cannot work),
+130 interrupted, 141 stdout closed early (``labkit decode ... | head``: the
+shell's own code for a writer stopped by SIGPIPE, 128 + 13, without its noise),
+70 an unexpected error (a bug in the kit: one line saying so, please report it).
+A token argument ``-`` is read from stdin (at most 1 MiB) before the command runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import math
+import os
+import re
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NoReturn
 
 from labkit import __version__, tokens
 from labkit.algorithms import ALGORITHMS
 from labkit.attacks import crack as cracking
-from labkit.errors import InvalidTokenError, LabkitError, MalformedTokenError
+from labkit.errors import (
+    ConfigurationError,
+    InvalidTokenError,
+    KeyFormatError,
+    LabkitError,
+    MalformedTokenError,
+    UnsafeKeyError,
+)
 from labkit.keys import load_pem
 from labkit.verify import verify as verify_token
+from labkit.verify import verify_jws
 
 __all__ = ["main"]
 
 # Exit codes shared by every command.
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_BUG, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 70, 130, 141
+MAX_INPUT_BYTES = 1 << 20
+"""Most bytes read from stdin or from a key file: tokens and keys are far smaller."""
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -32,20 +58,88 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command: Command = args.run
     try:
-        return command(args)
+        _read_stdin_token(args)
+        code = command(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
     except MalformedTokenError as exc:
-        print(f"labkit {args.command}: malformed token: {exc}", file=sys.stderr)
+        _error(args.command, f"malformed token: {exc}")
         return EXIT_FAIL
     except LabkitError as exc:
-        print(f"labkit {args.command}: {exc}", file=sys.stderr)
+        _error(args.command, _flags_named(str(exc)))
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(f"labkit {args.command}: interrupted", file=sys.stderr)
-        return 130
+        _error(args.command, "interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: still one line, and a way to report it
+        _error(
+            args.command,
+            f"unexpected {type(exc).__name__} (a bug in the kit, please report it): {exc}",
+        )
+        return EXIT_BUG
+
+
+def _error(command: str, message: str) -> None:
+    """One line on stderr (stderr escapes what it cannot encode, so this never fails)."""
+    line = " ".join(message.splitlines())
+    with contextlib.suppress(OSError, ValueError):  # stderr closed too: nothing left to tell
+        print(f"labkit {command}: {line}", file=sys.stderr, flush=True)
+
+
+def _stdout_closed() -> int:
+    """Quiet exit when the reader of stdout went away (Python docs' SIGPIPE recipe)."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush is silent
+        os.close(devnull)
+    return EXIT_BROKEN_PIPE
+
+
+def _read_stdin_token(args: argparse.Namespace) -> None:
+    """Replace a token argument ``-`` by what stdin holds, read as bytes, bounded, stripped."""
+    if getattr(args, "token", None) != "-":
+        return
+    stream = getattr(sys.stdin, "buffer", None)
+    data = stream.read(MAX_INPUT_BYTES + 1) if stream is not None else sys.stdin.read()
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "replace")  # non-ASCII is refused by the parser, by position
+    if len(data) > MAX_INPUT_BYTES:
+        raise MalformedTokenError(f"stdin holds over {MAX_INPUT_BYTES} bytes: not a token")
+    args.token = data.strip()
+
+
+_FLAGS = {
+    "audience": "--aud",
+    "issuer": "--iss",
+    "leeway": "--leeway",
+    "algorithms": "--alg",
+    "required": "--require",
+    "require_exp": "--no-require-exp",
+    "port": "--port",
+    "cache_ttl": "--cache-ttl",
+    "the authorizer cache TTL": "--cache-ttl",
+    "timeout": "--timeout",
+}
+_OPTION_WORD = re.compile(rf"^({'|'.join(re.escape(name) for name in _FLAGS)})(?=[=]| must )")
+
+
+def _flags_named(message: str) -> str:
+    """Name the flag where a library message names its Python option (``leeway must ...``)."""
+    return _OPTION_WORD.sub(lambda match: _FLAGS[match.group(1)], message, count=1)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors in one line like every other error (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        line = " ".join(f"{self.prog}: {message} (see {self.prog} --help)".splitlines())
+        self.exit(EXIT_USAGE, line + "\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="labkit", description="JWT Lab Kit: inspect, sign, attack and defend JSON Web Tokens."
     )
     parser.add_argument("--version", action="version", version=f"labkit {__version__}")
@@ -66,8 +160,8 @@ def _add_decode(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 
 def _decode(args: argparse.Namespace) -> int:
-    raw = sys.stdin.read().strip() if args.token == "-" else args.token
-    token = tokens.parse(raw)
+    """Exit 0 with the header, payload and warnings; 1 (one line) for a malformed token."""
+    token = tokens.parse(args.token)
     out = {
         "header": token.header,
         "payload": token.payload,
@@ -80,7 +174,12 @@ def _decode(args: argparse.Namespace) -> int:
 
 
 def _add_verify(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("verify", help="verify a token with the hardened verifier; claims as JSON")
+    p = sub.add_parser(
+        "verify",
+        help="verify a token with the hardened verifier; claims as JSON",
+        epilog="exit 0 valid (claims on stdout), 1 invalid (one-line reason), "
+        "2 usage: bad flags, an unreadable key file, or a key that cannot verify --alg",
+    )
     p.add_argument("token", help="a compact JWT, or - to read it from stdin")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--secret", metavar="S", help="the HMAC secret (text)")
@@ -96,39 +195,133 @@ def _add_verify(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     )
     p.add_argument("--aud", metavar="A", help="the audience this service answers to")
     p.add_argument("--iss", metavar="I", help="the one issuer to trust (exact match)")
-    p.add_argument("--leeway", type=float, default=0.0, metavar="S", help="clock skew, seconds")
+    p.add_argument(
+        "--leeway", type=_seconds(0, 86_400), default=0.0, metavar="S", help="clock skew, seconds"
+    )
+    p.add_argument(
+        "--require",
+        action="append",
+        metavar="CLAIM",
+        help="a claim that must be present, repeat for more; exp is always required as well",
+    )
+    p.add_argument(
+        "--no-require-exp",
+        action="store_true",
+        help="accept tokens without exp (tokens that never expire: think twice)",
+    )
     p.set_defaults(run=_verify)
 
 
 def _verify(args: argparse.Namespace) -> int:
     """Exit 0 with the claims, 1 with the one-line reason the token is refused, 2 on bad input."""
-    raw = sys.stdin.read().strip() if args.token == "-" else args.token
     try:
         key = _verify_key(args)
-    except (OSError, ValueError) as exc:
+    except (OSError, KeyFormatError) as exc:
         problem = (exc.strerror or exc) if isinstance(exc, OSError) else exc
-        print(f"labkit verify: cannot read {args.key or args.jwks}: {problem}", file=sys.stderr)
+        source = args.key or args.jwks or "--secret"
+        _error("verify", f"cannot read {source}: {problem}")
+        return EXIT_USAGE
+    problem = _key_problem(key, args.alg)
+    if problem is not None:  # the key cannot verify any --alg: fix the key, whatever the token
+        _error("verify", f"key problem: {problem}")
         return EXIT_USAGE
     try:
         claims = verify_token(
-            raw, key, algorithms=args.alg, audience=args.aud, issuer=args.iss, leeway=args.leeway
+            args.token,
+            key,
+            algorithms=args.alg,
+            audience=args.aud,
+            issuer=args.iss,
+            leeway=args.leeway,
+            **verify_options(args),
         )
-    except InvalidTokenError as exc:
-        print(f"labkit verify: invalid token: {exc}", file=sys.stderr)
+    except InvalidTokenError as exc:  # an unknown kid too: the token names a key not given
+        _error("verify", f"invalid token: {exc}")
         return EXIT_FAIL
     print(json.dumps(claims, indent=2))
     return EXIT_OK
 
 
+def _key_problem(key: object, algs: Sequence[str]) -> UnsafeKeyError | None:
+    """Why ``key`` can verify none of ``algs``, or None if it can verify one of them.
+
+    Asked of the verifier itself with a probe token per algorithm, so the CLI
+    never re-implements its key rules. A token whose alg the key does not fit
+    (key confusion) stays an invalid token: the key is fine for another --alg.
+    """
+    first: UnsafeKeyError | None = None
+    for alg in algs:
+        probe = tokens.encode({"alg": alg}, b"", b"\0" * 64)
+        try:
+            verify_jws(probe, key, algorithms=[alg])  # type: ignore[arg-type]
+        except UnsafeKeyError as exc:
+            first = first or exc
+            continue
+        except InvalidTokenError:  # bad signature, no kid to pick a key: the key itself is usable
+            return None
+        return None  # pragma: no cover - a zero signature never verifies
+    return first
+
+
+def verify_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--require``/``--no-require-exp`` as ``labkit.verify`` options, passed only when given.
+
+    ``required`` names claims required in addition to ``exp``; only
+    ``require_exp=False`` drops ``exp``, and only ``--no-require-exp`` asks for it.
+    """
+    options: dict[str, Any] = {}
+    if args.require:
+        options["required"] = tuple(args.require)
+    if args.no_require_exp:
+        options["require_exp"] = False
+    return options
+
+
 def _verify_key(args: argparse.Namespace) -> object:
     """The key as the command line names it; reading it is the CLI's job, judging it verify's."""
-    if args.secret is not None:
-        return args.secret
+    if args.secret is not None:  # the exact bytes typed, also when they are not UTF-8
+        try:
+            return os.fsencode(args.secret)
+        except UnicodeEncodeError:  # only from a caller of main(), never from a real argv
+            raise KeyFormatError("--secret holds a lone UTF-16 surrogate: not text") from None
     if args.key is not None:
-        with open(args.key, "rb") as handle:
-            return load_pem(handle.read())  # KeyFormatError is a ValueError
-    with open(args.jwks, encoding="utf-8") as handle:
-        return json.load(handle)
+        return load_pem(_read_bytes(args.key))  # KeyFormatError for anything but a PEM key
+    return tokens.load_json(_read_bytes(args.jwks), "JWKS file", error=KeyFormatError)
+
+
+def _read_bytes(path: str) -> bytes:
+    """A small input file's bytes; OSError if it cannot be read, KeyFormatError if too big."""
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise KeyFormatError(f"the file is over {MAX_INPUT_BYTES} bytes: not a key")
+    return data
+
+
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds from ``low`` to ``high``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not low <= value <= high:  # also refuses nan and inf
+            raise argparse.ArgumentTypeError(f"must be {low:g} to {high:g} seconds, got {text!r}")
+        return value
+
+    return parse
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 0 for one the OS picks."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 to 65535 (0: the OS picks), got {text!r}")
+    return value
 
 
 def _add_crack(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -221,57 +414,160 @@ def _workshop_check(args: argparse.Namespace) -> int:
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "serve", help="run the local API Gateway, Lambda authorizer and IdP on 127.0.0.1"
+        "serve",
+        help="run the local API Gateway, Lambda authorizer and IdP on 127.0.0.1",
+        epilog="runs until Ctrl-C or SIGTERM (exit 0); 2 for contradictory options or a busy port",
     )
-    p.add_argument("--preset", default="hardened", metavar="NAME", help="default: hardened")
+    # Defaults are applied in _serve_settings, so that options given explicitly can be told
+    # from defaults: --list takes none, and some options only fit some modes.
+    p.add_argument("--preset", metavar="NAME", help="default: hardened")
     p.add_argument("--list", action="store_true", help="list the presets, one per line, and exit")
-    p.add_argument("--host", default="127.0.0.1", help="a loopback address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=0, help="default 0: the OS picks a free port")
+    p.add_argument("--host", help="a loopback address (default 127.0.0.1)")
+    p.add_argument("--port", type=_port, help="default 0: the OS picks a free port")
     p.add_argument(
         "--mode",
         choices=("rest", "http", "jwt"),
-        default="rest",
         help="REST API + Lambda authorizer (default), HTTP API + Lambda, HTTP API + JWT authorizer",
     )
-    p.add_argument("--authorizer-type", choices=("TOKEN", "REQUEST"), default="TOKEN")
     p.add_argument(
-        "--cache-ttl", type=float, default=300, metavar="S", help="authorizer cache, 0 to 3600 s"
+        "--authorizer-type",
+        choices=("TOKEN", "REQUEST"),
+        help="the REST API's Lambda authorizer type (default TOKEN; --mode rest only)",
+    )
+    p.add_argument(
+        "--cache-ttl",
+        type=_seconds(0, 3600),
+        metavar="S",
+        help="Lambda authorizer result cache, 0 (off) to 3600 s (default 300; not --mode jwt)",
     )
     p.set_defaults(run=_serve)
 
 
+_SERVE_OPTIONS = ("preset", "host", "port", "mode", "authorizer_type", "cache_ttl")
+
+
+def _serve_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The options with their defaults, or ConfigurationError naming the contradiction."""
+    given = [name for name in _SERVE_OPTIONS if getattr(args, name) is not None]
+    flags = ", ".join(f"--{name.replace('_', '-')}" for name in given)
+    if args.list and given:
+        raise ConfigurationError(f"--list takes no other options, got {flags}")
+    mode = args.mode or "rest"
+    preset = args.preset or "hardened"
+    if args.authorizer_type is not None and mode != "rest":
+        raise ConfigurationError(
+            f"--authorizer-type is for --mode rest only, not --mode {mode}",
+            "an HTTP API's Lambda authorizer always gets the whole request (payload 2.0), "
+            "and --mode jwt has no Lambda authorizer",
+        )
+    if args.cache_ttl is not None and mode == "jwt":
+        raise ConfigurationError(
+            "--cache-ttl is for Lambda authorizers; --mode jwt (the JWT authorizer) caches none"
+        )
+    if mode == "jwt" and preset != "hardened":
+        raise ConfigurationError(
+            f"--mode jwt works with --preset hardened only, not {preset!r}",
+            "the vulnerable presets need a Lambda authorizer: use --mode rest or --mode http",
+        )
+    return {
+        "preset": preset,
+        "host": args.host or "127.0.0.1",
+        "port": 0 if args.port is None else args.port,
+        "mode": mode,
+        "authorizer_type": args.authorizer_type or "TOKEN",
+        "cache_ttl": 300.0 if args.cache_ttl is None else args.cache_ttl,
+    }
+
+
 def _serve(args: argparse.Namespace) -> int:
-    """Print ``Serving on URL`` first, then serve until Ctrl-C (exit 0)."""
+    """Print ``Serving on URL`` first, then serve until Ctrl-C or SIGTERM (exit 0)."""
     import logging
 
     from labkit.aws import presets, server  # werkzeug is imported only for this command
 
+    settings = _serve_settings(args)
     if args.list:
         for preset in presets.available():
             print(f"{preset.name:<21} {preset.summary}")
         return EXIT_OK
+    host, port = settings["host"], settings["port"]
     lab = server.create_lab(
-        args.preset, mode=args.mode, authorizer_type=args.authorizer_type, cache_ttl=args.cache_ttl
+        settings["preset"],
+        mode=settings["mode"],
+        authorizer_type=settings["authorizer_type"],
+        cache_ttl=settings["cache_ttl"],
     )
     try:
-        httpd = server.listen(lab.gateway, args.host, args.port, quiet=False)
-        print(f"Serving on {server.url_of(args.host, httpd.server_port)}", flush=True)
-        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-        print(
-            f"preset {args.preset}, {args.mode} API; DEMO ONLY users alice/wonderland (reader), "
-            "bob/builder (admin); Ctrl-C stops",
-            file=sys.stderr,
-            flush=True,
-        )
-        try:
-            httpd.serve_forever()
-        except KeyboardInterrupt:
-            print("labkit serve: stopped", file=sys.stderr)
-        finally:
-            httpd.server_close()
+        httpd = _listen(server, lab.gateway, host, port)
+        with _stop_on_signals():
+            try:
+                print(f"Serving on {server.url_of(host, httpd.server_port)}", flush=True)
+                logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+                print(
+                    f"preset {settings['preset']}, {settings['mode']} API; DEMO ONLY users "
+                    "alice/wonderland (reader), bob/builder (admin); Ctrl-C stops",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                httpd.serve_forever()  # werkzeug's returns on KeyboardInterrupt (so on _Stop)
+            except KeyboardInterrupt:  # a signal before serving began
+                pass
+            finally:
+                httpd.server_close()
+        print("labkit serve: stopped", file=sys.stderr)
     finally:
         lab.close()
     return EXIT_OK
+
+
+def _listen(server: Any, app: Any, host: str, port: int) -> Any:
+    """``server.listen``, with a busy port said in one line (werkzeug prints and exits instead)."""
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):
+            return server.listen(app, host, port, quiet=False)
+    except SystemExit:  # werkzeug's server: "Address already in use" on stderr, then exit(1)
+        reason = " ".join(said.getvalue().split()) or "the address cannot be bound"
+        busy = "in use" in reason
+        raise ConfigurationError(
+            f"port {port} on {host} is already in use" if busy else f"cannot listen: {reason}",
+            "stop what uses it, or pass --port 0 to let the OS pick a free port",
+        ) from None
+    except ConfigurationError as exc:
+        if "in use" not in exc.message:
+            raise
+        raise ConfigurationError(
+            f"port {port} on {host} is already in use",
+            "stop what uses it, or pass --port 0 to let the OS pick a free port",
+        ) from None
+
+
+class _Stop(KeyboardInterrupt):
+    """Raised in the main thread by SIGINT or SIGTERM: stops serve_forever like Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM stop the server, even where the parent left SIGINT ignored.
+
+    A process started with SIGINT ignored (``nohup``, ``&`` in some shells, a test
+    runner) inherits SIG_IGN, and Python then installs no KeyboardInterrupt
+    handler: the server would never stop on Ctrl-C. So both are set explicitly,
+    and the previous handlers restored afterwards.
+    """
+
+    def stop(signum: int, _frame: object) -> None:
+        raise _Stop(signal.Signals(signum).name)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers; a caller's thread keeps its own
+        return
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _add_scan(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -361,11 +657,6 @@ def _scan(args: argparse.Namespace) -> int:
         print(f"labkit scan {args.url}")
         print(report.text())
     return report.exit_code
-
-
-def _read_bytes(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
 
 
 if __name__ == "__main__":  # pragma: no cover

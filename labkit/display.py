@@ -11,8 +11,9 @@ import json
 from dataclasses import dataclass
 
 from labkit import tokens
+from labkit.errors import ConfigurationError, shown
 
-__all__ = ["PALETTE", "ColouredToken", "colour_token"]
+__all__ = ["PALETTE", "ColouredToken", "colour_token", "pretty_json"]
 
 PALETTE = {"header": "#D55E00", "payload": "#0072B2", "signature": "#009E73"}
 
@@ -22,6 +23,10 @@ class ColouredToken:
     """A compact token shown as header.payload.signature in three colours."""
 
     token: str
+
+    def __post_init__(self) -> None:
+        head, body, sig = tokens.split(self.token)  # MalformedTokenError if not 3 segments
+        object.__setattr__(self, "token", f"{head}.{body}.{sig}")  # text, also from bytes
 
     def _repr_html_(self) -> str:
         head, body, sig = _segments(self.token)
@@ -46,13 +51,15 @@ class ColouredToken:
 
 def colour_token(token: str) -> ColouredToken:
     """Wrap a token so Jupyter shows its three parts in colour (checked for shape first)."""
-    tokens.split(token)
     return ColouredToken(token)
 
 
 def pretty_json(value: object) -> str:
-    """JSON indented for reading."""
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    """JSON indented for reading; a value JSON cannot hold is shown by its ``repr``."""
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False, default=shown)
+    except (ValueError, TypeError, RecursionError) as exc:  # a huge int, a circular list
+        raise ConfigurationError(f"cannot show this value as JSON: {exc}") from None
 
 
 def _segments(token: str) -> tuple[str, str, str]:

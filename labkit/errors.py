@@ -24,6 +24,7 @@ __all__ = [
     "MissingClaimError",
     "NotYetValidError",
     "UnsafeKeyError",
+    "shown",
 ]
 
 
@@ -31,9 +32,36 @@ class LabkitError(Exception):
     """Base of every error the kit raises on purpose."""
 
     def __init__(self, message: str, why: str | None = None) -> None:
-        self.message = message
-        self.why = why
-        super().__init__(f"{message}; {why}" if why else message)
+        self.message = _one_line(message)
+        self.why = None if why is None else _one_line(why)
+        super().__init__(f"{self.message}; {self.why}" if self.why else self.message)
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` for an error message: one line, at most ``limit`` characters.
+
+    Messages quote what they refuse, and untrusted input can be huge: a
+    1,000-digit number, or an int whose ``repr`` Python itself refuses.
+    """
+    try:
+        text = repr(value)
+    except ValueError:  # an int over CPython's 4,300-digit str conversion limit
+        digits = int(value.bit_length() * 0.30103) if isinstance(value, int) else 0
+        text = f"<a number of about {digits:,} digits>" if digits else f"<{type(value).__name__}>"
+    except Exception:  # a caller's object whose __repr__ fails
+        text = f"<{type(value).__name__}>"
+    text = _one_line(text)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
+def _one_line(text: object) -> str:
+    """Messages are one line (the CLI prints one, the gateway logs one): line breaks -> spaces."""
+    if not isinstance(text, str):
+        try:
+            text = str(text)
+        except Exception:  # str() of a huge int, or a __str__ that fails
+            return shown(text)
+    return " ".join(text.splitlines())
 
 
 class InvalidTokenError(LabkitError):

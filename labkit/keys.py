@@ -25,7 +25,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from labkit import algorithms, tokens
 from labkit.algorithms import PrivateKey, PublicKey, VerifyingKey
-from labkit.errors import KeyFormatError, MalformedTokenError, UnsafeKeyError
+from labkit.errors import (
+    ConfigurationError,
+    DisallowedAlgorithmError,
+    KeyFormatError,
+    MalformedTokenError,
+    UnsafeKeyError,
+    shown,
+)
 
 __all__ = [
     "DEMO_KEYS",
@@ -119,6 +126,8 @@ def demo_public_key(name: str) -> PublicKey | bytes:
 
 def demo_key_for(alg: str, *, private: bool = True) -> PrivateKey | PublicKey | bytes:
     """The DEMO ONLY key that fits a JWS ``alg`` (HS* -> the secret, RS*/PS* -> ``rsa``, ...)."""
+    if not isinstance(alg, str):
+        raise DisallowedAlgorithmError(f"an algorithm is a name such as 'RS256', got {shown(alg)}")
     algorithms.family(alg)  # unknown alg or "none" -> DisallowedAlgorithmError
     name = _DEMO_FOR_ALG[alg]
     return demo_private_key(name) if private else demo_public_key(name)
@@ -152,7 +161,7 @@ def _demo_file(filename: str) -> bytes:
 def _check_demo_name(name: object) -> str:
     if not isinstance(name, str) or name not in DEMO_KEYS:
         raise KeyFormatError(
-            f"no demo key named {name!r}; the demo keys are {', '.join(DEMO_KEYS)}"
+            f"no demo key named {shown(name)}; the demo keys are {', '.join(DEMO_KEYS)}"
         )
     return name
 
@@ -167,7 +176,10 @@ def load_pem(data: str | bytes) -> PrivateKey | PublicKey:
     Ed25519 and Ed448. Encrypted keys are refused: decrypt them first.
     """
     if isinstance(data, str):
-        data = data.encode("utf-8")
+        try:
+            data = data.encode("utf-8")
+        except UnicodeEncodeError:
+            raise KeyFormatError("not a PEM key: the text holds a lone UTF-16 surrogate") from None
     if not isinstance(data, (bytes, bytearray)):
         raise KeyFormatError(f"a PEM key must be text or bytes, got {type(data).__name__}")
     data = bytes(data)
@@ -242,6 +254,8 @@ def to_jwk(
         kind = algorithms.describe_key(key)
         raise KeyFormatError(f"private=True needs a private key, got {kind}")
     if alg is not None:
+        if not isinstance(alg, str):
+            raise ConfigurationError(f"alg is a name such as 'RS256', got {shown(alg)}")
         algorithms.check_key(alg, key)
     members = _members(key, private=private)
     head = {"kty": members.pop("kty")}
@@ -264,7 +278,7 @@ def from_jwk(jwk: Jwk) -> PrivateKey | PublicKey | bytes:
     if reader is None:
         if kty is None:
             raise KeyFormatError("the JWK has no 'kty' member")
-        raise KeyFormatError(f"unknown JWK kty {kty!r}; expected RSA, EC, OKP or oct")
+        raise KeyFormatError(f"unknown JWK kty {shown(kty)}; expected RSA, EC, OKP or oct")
     key = reader(jwk)
     claimed = jwk.get("alg")
     if isinstance(claimed, str) and claimed in algorithms.ALGORITHMS:
@@ -272,7 +286,7 @@ def from_jwk(jwk: Jwk) -> PrivateKey | PublicKey | bytes:
             algorithms.check_key(claimed, key)
         except UnsafeKeyError:
             raise KeyFormatError(
-                f"the JWK says alg {claimed!r} but holds {algorithms.describe_key(key)}"
+                f"the JWK says alg {shown(claimed)} but holds {algorithms.describe_key(key)}"
             ) from None
     return key
 
@@ -283,6 +297,13 @@ def to_jwks(keys: Iterable[VerifyingKey | Jwk], *, private: bool = False) -> dic
     Without ``private=True`` a JWK holding private members is refused: a JWKS is
     published, and leaking ``d`` through one is a real and repeated mistake.
     """
+    if isinstance(keys, dict) and "keys" in keys:
+        raise KeyFormatError("to_jwks takes a list of keys, got a JWKS already", "pass its 'keys'")
+    if isinstance(keys, (dict, str, bytes, bytearray)) or not isinstance(keys, Iterable):
+        raise KeyFormatError(
+            f"to_jwks takes a list of keys, got {algorithms.describe_key(keys)}",
+            "for one key, pass a list of one: to_jwks([key])",
+        )
     out: list[Jwk] = []
     for index, item in enumerate(keys):
         if isinstance(item, dict):
@@ -309,11 +330,8 @@ def from_jwks(
     bad member anywhere, or two keys with one ``kid``, fails the whole set:
     with duplicate ids a verifier could be steered to either key.
     """
-    if isinstance(jwks, (str, bytes)):
-        try:
-            jwks = json.loads(jwks)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise KeyFormatError(f"the JWKS is not JSON: {_first_line(exc)}") from None
+    if isinstance(jwks, (str, bytes, bytearray)):
+        jwks = tokens.load_json(jwks, "JWKS", error=KeyFormatError)
     if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
         raise KeyFormatError("a JWKS must be a JSON object with a 'keys' array")
     pairs = []
@@ -445,7 +463,7 @@ def _read_rsa(jwk: Jwk) -> rsa.RSAPrivateKey | rsa.RSAPublicKey:
 def _read_ec(jwk: Jwk) -> ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey:
     crv = _str(jwk, "crv", "EC")
     if crv not in _EC_CURVES:
-        raise KeyFormatError(f"unknown EC curve {crv!r}; expected P-256, P-384 or P-521")
+        raise KeyFormatError(f"unknown EC curve {shown(crv)}; expected P-256, P-384 or P-521")
     curve, size = _EC_CURVES[crv]
     x, y = (_sized(jwk, name, size, "EC") for name in ("x", "y"))
     public = ec.EllipticCurvePublicNumbers(x, y, curve)
@@ -468,7 +486,7 @@ def _read_ec(jwk: Jwk) -> ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey
 def _read_okp(jwk: Jwk) -> Any:
     crv = _str(jwk, "crv", "OKP")
     if crv not in _OKP_CURVES:
-        raise KeyFormatError(f"unsupported OKP curve {crv!r}; JWS signs with Ed25519 or Ed448")
+        raise KeyFormatError(f"unsupported OKP curve {shown(crv)}; JWS signs with Ed25519 or Ed448")
     public_type, private_type, size = _OKP_CURVES[crv]
     x = _b64(jwk, "x", "OKP")
     if len(x) != size:
@@ -540,7 +558,7 @@ def _check_unique_kids(jwks: list[Jwk]) -> None:
             continue
         if kid in seen:
             raise KeyFormatError(
-                f"two keys in the JWKS share kid {kid!r}",
+                f"two keys in the JWKS share kid {shown(kid)}",
                 "a verifier could then be steered to either key",
             )
         seen.add(kid)

@@ -59,11 +59,22 @@ class TokenInspector(w.VBox):
 
     def __init__(
         self,
-        token: str = "",
+        token: str | None = "",
         *,
         now: claims.Now = None,
         wordlist: tokens.Wordlist = True,
     ) -> None:
+        if token is None:
+            token = ""
+        elif isinstance(token, bytes):
+            token = token.decode("ascii", "replace")  # split() names the non-token characters
+        if not isinstance(token, str):
+            raise ConfigurationError(
+                f"TokenInspector takes the token as text, got {type(token).__name__}",
+                "pass the compact token: TokenInspector('eyJ...')",
+            )
+        if now is not None:
+            claims.clock(now)  # a bad clock is the caller's mistake, not the token's: say so now
         self.now = now
         self.wordlist = wordlist
         self.notes: list[str] = []
@@ -518,7 +529,7 @@ def _dates(payload: dict[str, Any]) -> str:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             try:
                 rows.append(f"{name}: {claims.as_datetime(value).isoformat()}")
-            except (OverflowError, OSError, ValueError):
+            except LabkitError:  # beyond the years 1 to 9999
                 rows.append(f"{name}: out of range")
     return f"<div style='font-size:90%'>{html.escape('; '.join(rows))}</div>" if rows else ""
 

@@ -102,3 +102,42 @@ def test_timeline_figure_marks_the_verifiers_verdicts() -> None:
     assert [text.get_text() for text in ax.texts] == ["iat", "nbf", "exp"]
     with pytest.raises(ValueError):
         plots.plot_claims_timeline(WINDOW, [])
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1767258000", r"not a NumericDate: '1767258000' \(str\); a NumericDate is a JSON number"),
+        (None, r"not a NumericDate: None \(null\)"),
+        (True, r"not a NumericDate: True \(bool\)"),
+        (float("nan"), r"not a NumericDate: nan"),
+        (1e20, "the NumericDate 1e[+]20 is outside the years 1 to 9999"),
+        (-1e300, "outside the years 1 to 9999"),
+    ],
+)
+def test_as_datetime_refuses_what_is_not_a_calendar_time_in_one_line(
+    value: object, message: str
+) -> None:
+    with pytest.raises(InvalidClaimError, match=message) as info:
+        claims.as_datetime(value)  # type: ignore[arg-type]
+    assert "\n" not in str(info.value)
+
+
+def test_as_datetime_takes_any_real_number() -> None:
+    from fractions import Fraction
+
+    assert claims.as_datetime(T0).isoformat() == "2026-01-01T09:00:00+00:00"
+    assert claims.as_datetime(Fraction(T0 * 2, 2)) == claims.as_datetime(float(T0))
+
+
+def test_kind_of_a_non_name_is_one_line() -> None:
+    with pytest.raises(ConfigurationError, match="a claim name is a string, got null"):
+        claims.kind(None)  # type: ignore[arg-type]
+    assert claims.kind("https://example.com/role") == "public"
+
+
+def test_check_of_a_non_mapping_and_absurd_clocks_are_configuration_errors() -> None:
+    with pytest.raises(ConfigurationError, match="claims must be a mapping"):
+        claims.check("eyJ...")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="now=<a number of about 5,000 digits> is beyond"):
+        claims.clock(10**5000)

@@ -120,7 +120,7 @@ def test_tampered_and_malformed_tokens_exit_1() -> None:
         (("--secret", SECRET, "--key", "k.pem", "--alg", "HS256"), "not allowed with argument"),
         (("--secret", SECRET), "the following arguments are required: --alg"),
         (("--key", "/nonexistent.pem", "--alg", "RS256"), "cannot read /nonexistent.pem: No such"),
-        (("--secret", SECRET, "--alg", "HS256", "--leeway", "-1"), "leeway must be a number"),
+        (("--secret", SECRET, "--alg", "HS256", "--leeway", "-1"), "--leeway: must be 0 to 86400"),
     ],
 )
 def test_usage_errors_exit_2(args: tuple[str, ...], message: str) -> None:

@@ -1,11 +1,16 @@
-"""Fuzzing labkit.verify: whatever comes in, only InvalidTokenError subclasses come out.
+"""Fuzzing the token boundary: whatever comes in, only labkit errors come out.
 
-Bounded to a few hundred examples per property so the normal run stays well under
-a minute; ``bench/fuzz.py`` runs the same families for 100k cases.
+``labkit.verify`` raises only ``InvalidTokenError`` subclasses; ``verify_jws``,
+``tokens.parse``/``parse_jws``/``lint`` and ``tokens.load_json`` raise only
+``LabkitError``s, for structured hostile input (deep nesting, huge numbers, lone
+surrogates, invalid UTF-8, odd base64url, duplicate members, non-object JSON).
+Bounded to a few hundred examples per property so the normal run stays fast;
+``bench/fuzz.py`` runs the same families for 100k cases.
 """
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 import pytest
@@ -14,8 +19,8 @@ from hypothesis import strategies as st
 
 import labkit
 from labkit import keys, tokens
-from labkit.errors import InvalidTokenError
-from labkit.verify import verify
+from labkit.errors import InvalidTokenError, LabkitError, MalformedTokenError
+from labkit.verify import MAX_LENGTH, verify
 
 NOW = 1_700_000_000
 CLAIMS = {"sub": "alice", "aud": "api", "iss": "https://idp.example", "iat": NOW, "exp": NOW + 60}
@@ -149,3 +154,128 @@ def test_arbitrary_jwks_are_refused_cleanly(key: dict[str, Any]) -> None:
 def test_the_fuzzed_originals_are_valid(alg: str) -> None:
     token, key = VALID[alg]
     assert outcome(token, key, alg) == CLAIMS
+
+
+# The parsing boundary: structured hostile input at every entry point that parses a token ---------
+
+BOUNDARY = settings(
+    max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None
+)
+ENTRY_POINTS = ("verify", "verify_jws", "parse", "parse_jws", "lint")
+
+
+def only_labkit_errors(token: str | bytes) -> None:
+    """Every entry point either returns or raises a one-line ``LabkitError``, nothing else."""
+    secret = keys.demo_secret()
+    calls = {
+        "verify": lambda: labkit.verify(token, secret, algorithms=["HS256"], now=NOW),
+        "verify_jws": lambda: labkit.verify_jws(token, secret, algorithms=["HS256"]),
+        "parse": lambda: tokens.parse(token),
+        "parse_jws": lambda: tokens.parse_jws(token),
+        "lint": lambda: tokens.lint(token, now=NOW),
+    }
+    for name in ENTRY_POINTS:
+        try:
+            calls[name]()
+        except LabkitError as exc:
+            assert "\n" not in str(exc), f"{name}: a multi-line message"
+            if name.startswith("verify"):
+                assert isinstance(exc, InvalidTokenError), f"{name} raised {exc!r}"
+
+
+def nest(depth: int, openers: str, inner: str) -> str:
+    """``inner`` wrapped ``depth`` times, cycling through arrays and objects as ``openers`` says."""
+    text = inner
+    for index in range(depth):
+        text = f"[{text}]" if openers[index % len(openers)] == "[" else '{"k":' + text + "}"
+    return text
+
+
+def sizes(edges: list[int], top: int) -> st.SearchStrategy[int]:
+    """The sizes that matter (each bound, each side of it, the interpreter's limits) or any."""
+    return st.sampled_from(edges) | st.integers(0, top)
+
+
+DEPTHS = sizes([31, 32, 33, 64, 999, 1_000, 1_001, 1_500, 2_000], 2_000)
+NESTING = st.builds(
+    nest,
+    DEPTHS,
+    st.sampled_from(["[", "[", "{", "[{", "{["]),
+    st.sampled_from(["1", '"x"', "[]", "{}", '"[[[["', "null"]),
+)
+DIGITS = sizes([1, 64, 999, 1_000, 1_001, 4_300, 4_301, 5_000], 5_500).map(
+    lambda n: "9" * max(n, 1)
+)
+NUMBERS = st.one_of(
+    DIGITS,
+    DIGITS.map(lambda d: f"-{d}"),
+    st.tuples(DIGITS, DIGITS).map(lambda p: f"{p[0][:40]}.{p[1]}"),
+    st.tuples(
+        st.sampled_from(["1", "-1", "0.5", "1.0"]), st.sampled_from(["e", "E", "e-", "e+"])
+    ).flatmap(lambda p: DIGITS.map(lambda d: f"{p[0]}{p[1]}{d[:4000]}")),
+    st.sampled_from(["1e999", "-1e999", "1e-999", "0e0", "-0", "1E400", "NaN", "Infinity"]),
+)
+SURROGATES = st.lists(
+    st.integers(0xD800, 0xDFFF).map(lambda c: f"\\u{c:04x}")
+    | st.sampled_from(["\\ud83d\\ude00", "a", "\\u0000", "\\\\", '\\"', "é"]),
+    min_size=1,
+    max_size=6,
+).map("".join)
+VALUES = st.one_of(NESTING, NUMBERS, SURROGATES.map(lambda s: f'"{s}"'))
+
+
+@st.composite
+def hostile_json(draw: st.DrawFn) -> bytes:
+    """A header or payload: an object holding a hostile value, a non-object, or bad bytes."""
+    value = draw(VALUES)
+    shape = draw(st.sampled_from(["member", "name", "duplicate", "bare", "bytes"]))
+    if shape == "member":
+        text = '{"alg":"HS256","exp":' + value + "}"
+    elif shape == "name":
+        text = '{"' + draw(SURROGATES) + '":' + value + "}"
+    elif shape == "duplicate":
+        text = '{"alg":"HS256","alg":' + value + "}"
+    elif shape == "bare":
+        text = value
+    else:
+        return draw(st.binary(max_size=64)) + value.encode("utf-8", "surrogatepass")
+    return text.encode("utf-8", "surrogatepass")
+
+
+ODD_SEGMENTS = st.one_of(
+    st.text(alphabet=string.ascii_letters + string.digits + "-_+/=", max_size=12),
+    st.sampled_from(["AB", "AAB", "AAAAB", "e30=", "e30==", "e3+", "e3/", "=", "A", ""]),
+)
+
+
+@st.composite
+def hostile_tokens(draw: st.DrawFn) -> str | bytes:
+    header = draw(st.just(b'{"alg":"HS256"}') | hostile_json())
+    payload = draw(st.just(b'{"exp":1}') | hostile_json())
+    head, body = tokens.b64url_encode(header), tokens.b64url_encode(payload)
+    sig = draw(st.just(tokens.b64url_encode(b"\x01" * 32)) | ODD_SEGMENTS)
+    if draw(st.booleans()):  # odd base64url in a JSON segment too
+        head = draw(st.sampled_from([head, head + "=", head[:-1] + "+", head + "A"]))
+    token = f"{head}.{body}.{sig}"[:MAX_LENGTH]  # verify refuses longer ones before parsing
+    return token.encode("ascii") if draw(st.booleans()) else token
+
+
+@BOUNDARY
+@given(hostile_tokens())
+def test_hostile_json_raises_only_labkit_errors_at_every_entry_point(token: str | bytes) -> None:
+    only_labkit_errors(token)
+
+
+@BOUNDARY
+@given(st.text(max_size=MAX_LENGTH) | st.binary(max_size=MAX_LENGTH))
+def test_any_text_or_bytes_up_to_max_length_raises_only_labkit_errors(token: str | bytes) -> None:
+    only_labkit_errors(token)
+
+
+@BOUNDARY
+@given(VALUES)
+def test_load_json_raises_only_malformed_token_error(text: str) -> None:
+    try:
+        tokens.load_json(text.encode("utf-8", "surrogatepass"), "body")
+    except MalformedTokenError as exc:
+        assert "\n" not in str(exc)

@@ -527,7 +527,8 @@ def test_to_jwks_private_store() -> None:
     ("jwks", "message"),
     [
         ("{not json", "the JWKS is not JSON: "),
-        (b"\xff", "the JWKS is not JSON: "),
+        (b"\xff", "the JWKS is not UTF-8 text"),
+        ("[" * 40 + "]" * 40, "the JWKS nests arrays/objects deeper than 32 levels"),
         ([], "a JWKS must be a JSON object with a 'keys' array"),
         ({"keys": {}}, "a JWKS must be a JSON object with a 'keys' array"),
         (
@@ -578,3 +579,15 @@ def test_thumbprint_by_hand() -> None:
 def test_thumbprint_of_a_malformed_jwk() -> None:
     with pytest.raises(KeyFormatError, match="the EC JWK is missing 'x'"):
         keys.thumbprint({"kty": "EC", "crv": "P-256"})
+
+
+def test_to_jwks_given_one_key_says_to_pass_a_list() -> None:
+    with pytest.raises(KeyFormatError, match=r"got an RSA public key \(2048 bits\)") as info:
+        keys.to_jwks(keys.demo_public_key("rsa"))  # type: ignore[arg-type]
+    assert info.value.why == "for one key, pass a list of one: to_jwks([key])"
+    with pytest.raises(KeyFormatError, match="to_jwks takes a list of keys, got 64 bytes"):
+        keys.to_jwks(keys.demo_secret(), private=True)  # type: ignore[arg-type]
+    with pytest.raises(KeyFormatError, match="got a JWKS already"):
+        keys.to_jwks(keys.to_jwks([keys.demo_public_key("rsa")]))  # type: ignore[arg-type]
+    one = keys.to_jwks(iter([keys.demo_public_key("rsa")]))  # any iterable of keys still works
+    assert len(one["keys"]) == 1

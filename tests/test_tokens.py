@@ -7,11 +7,17 @@ import contextlib
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labkit import examples, tokens
-from labkit.errors import InvalidTokenError, MalformedTokenError
+import labkit
+from labkit import examples, keys, tokens
+from labkit.errors import (
+    ConfigurationError,
+    InvalidTokenError,
+    KeyFormatError,
+    MalformedTokenError,
+)
 
 HEADER = tokens.b64url_encode(b'{"alg":"HS256","typ":"JWT"}')
 PAYLOAD = tokens.b64url_encode(b'{"sub":"alice"}')
@@ -173,3 +179,196 @@ def test_lint_finds_a_guessable_hmac_secret_with_the_cracker() -> None:
     assert tokens.lint(demo, wordlist=True) == []
     unsigned = tokens.parse(tokens.encode({"alg": "none"}, {"exp": 1}))
     assert tokens.lint(unsigned, wordlist=True) == tokens.lint(unsigned)  # nothing to crack
+
+
+# The parsing boundary (issue 12): every parser limit is the kit's, stated, and one line ----------
+
+
+def token_with(part: str, json_text: bytes) -> str:
+    """A token whose header or payload is ``json_text`` (the other part a plain object)."""
+    header, payload = (json_text, b"{}") if part == "header" else (b'{"alg":"HS256"}', json_text)
+    return f"{seg(header)}.{seg(payload)}.{SIG}"
+
+
+def nested(depth: int, inner: bytes = b"1") -> bytes:
+    """``{"a": [[...inner...]]}``: one object, then ``depth - 1`` arrays."""
+    return b'{"a":' + b"[" * (depth - 1) + inner + b"]" * (depth - 1) + b"}"
+
+
+@pytest.mark.parametrize("part", ["header", "payload"])
+@pytest.mark.parametrize("depth", [tokens.MAX_DEPTH + 1, 1_000, 3_000])
+def test_deep_nesting_is_a_malformed_token_not_a_recursion_error(part: str, depth: int) -> None:
+    token = token_with(part, nested(depth))
+    assert len(token) < 8192  # under verify's MAX_LENGTH: the bound must be the parser's own
+    with pytest.raises(
+        MalformedTokenError, match=f"the {part} nests arrays/objects deeper than 32"
+    ):
+        tokens.parse(token)
+    with pytest.raises(MalformedTokenError, match="deeper than 32"):
+        labkit.verify(token, keys.demo_secret(), algorithms=["HS256"])
+    with pytest.raises(MalformedTokenError, match="deeper than 32"):
+        tokens.lint(token)
+
+
+def test_deep_nesting_up_to_max_depth_parses_and_strings_do_not_count() -> None:
+    deepest = tokens.parse(token_with("payload", nested(tokens.MAX_DEPTH))).payload["a"]
+    for _ in range(tokens.MAX_DEPTH - 1):
+        (deepest,) = deepest
+    assert deepest == 1
+    brackets = b'{"a":"' + b"[{" * 2000 + b'\\"]"}'  # brackets and escaped quotes in a string
+    assert tokens.parse(token_with("payload", brackets)).payload["a"].startswith("[{[{")
+    # an unterminated string can only make the scan count more, never less
+    with pytest.raises(MalformedTokenError):
+        tokens.parse(token_with("payload", b'{"a":"' + b"[" * 100))
+
+
+@pytest.mark.parametrize("part", ["header", "payload"])
+@pytest.mark.parametrize(
+    "literal",
+    [
+        b"1" * 4_301,  # over CPython's int conversion limit: ValueError before the fix
+        b"-" + b"9" * 5_000,
+        b"1" * (tokens.MAX_NUMBER_DIGITS + 1),
+        b"1." + b"0" * 5_000,
+        b"1e" + b"9" * 5_000,
+    ],
+    ids=["4301-digits", "negative", "just-over", "long-fraction", "long-exponent"],
+)
+def test_huge_integer_or_number_literal_is_a_malformed_token(part: str, literal: bytes) -> None:
+    token = token_with(part, b'{"n":' + literal + b"}")
+    with pytest.raises(MalformedTokenError, match=f"the {part} has a number .* over the limit"):
+        tokens.parse(token)
+    with pytest.raises(MalformedTokenError, match="over the limit of 1000"):
+        labkit.verify(token, keys.demo_secret(), algorithms=["HS256"])
+
+
+def test_huge_integer_within_the_bound_is_an_ordinary_claim() -> None:
+    digits = tokens.MAX_NUMBER_DIGITS
+    assert tokens.parse(token_with("payload", b'{"n":' + b"9" * digits + b"}")).payload["n"] > 0
+    far = tokens.parse(token_with("payload", b'{"exp":1e999}')).payload["exp"]
+    assert far == float("inf")  # beyond double range: infinity, which no claim check accepts
+    assert "not a number of seconds" in tokens.lint(token_with("payload", b'{"exp":1e999}'))[0]
+    note = tokens.lint(token_with("payload", b'{"exp":' + b"9" * digits + b"}"), now=0)
+    assert note == ["'exp' is more than a day away: long-lived tokens widen the theft window"]
+
+
+@pytest.mark.parametrize("part", ["header", "payload"])
+@pytest.mark.parametrize(
+    "escape", [b"\\ud800", b"\\uDFFF", b"x\\udbff", b"\\udc00\\ud800", b"\\ud800\\u0041"]
+)
+def test_lone_surrogate_escape_is_a_malformed_token(part: str, escape: bytes) -> None:
+    token = token_with(part, b'{"s":"' + escape + b'"}')
+    with pytest.raises(MalformedTokenError, match=f"the {part} has a lone UTF-16 surrogate"):
+        tokens.parse(token)
+    key_token = token_with(part, b'{"' + escape + b'":1}')  # in a member name too
+    with pytest.raises(MalformedTokenError, match="lone UTF-16 surrogate"):
+        tokens.parse(key_token)
+
+
+def test_lone_surrogate_check_keeps_real_pairs_and_raw_text_surrogates_are_refused() -> None:
+    assert tokens.parse(token_with("payload", b'{"s":"\\ud83d\\ude00"}')).payload["s"] == "😀"
+    with pytest.raises(MalformedTokenError, match="lone UTF-16 surrogate at position 7"):
+        tokens.load_json('{"s": "\ud800"}', "body")
+    with pytest.raises(MalformedTokenError, match=r"character '\\ud800' at position 0"):
+        tokens.b64url_decode("\ud800")  # shown escaped: printing it cannot fail
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\xc3(", "the body is not UTF-8 text"),
+        (b"\xef\xbb\xbf{}", "the body is not JSON: Unexpected UTF-8 BOM"),
+        ('{"a":1,"a":2}', "the body has the member 'a' twice"),
+        ("[Infinity]", "JSON does not allow Infinity"),
+        ("[" * 33 + "]" * 33, "deeper than 32 levels"),
+        ("[" * 100_000, "deeper than 32 levels"),
+        ("1" * 1001, "a number 1001 characters long"),
+        ("", "the body is not JSON: Expecting value at character 0"),
+    ],
+)
+def test_load_json_refuses_in_one_line(data: str | bytes, message: str) -> None:
+    with pytest.raises(MalformedTokenError, match=message) as info:
+        tokens.load_json(data, "body")
+    assert "\n" not in str(info.value)
+
+
+def test_load_json_raises_the_callers_error_class() -> None:
+    with pytest.raises(KeyFormatError, match="the JWKS nests"):
+        tokens.load_json("[" * 64 + "]" * 64, "JWKS", error=KeyFormatError)
+    with pytest.raises(ConfigurationError, match="must be text or bytes, got dict"):
+        tokens.load_json({}, "body")  # type: ignore[arg-type]
+    assert tokens.load_json(bytearray(b'{"a":[1,2.5,"x",null,true]}')) == {
+        "a": [1, 2.5, "x", None, True]
+    }
+
+
+def test_lint_takes_a_compact_token_too() -> None:
+    assert tokens.lint(examples.CLASSIC_TOKEN) == tokens.lint(tokens.parse(examples.CLASSIC_TOKEN))
+    assert tokens.lint(examples.CLASSIC_TOKEN.encode()) == tokens.lint(examples.CLASSIC_TOKEN)
+    with pytest.raises(MalformedTokenError, match="the token has 1 segment"):
+        tokens.lint("not-a-token")
+    with pytest.raises(ConfigurationError, match=r"lint takes a token .*, got dict"):
+        tokens.lint({"alg": "HS256"})  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="now must be a datetime or epoch seconds"):
+        tokens.lint(examples.CLASSIC_TOKEN, now="today")  # type: ignore[arg-type]
+
+
+def test_b64url_encode_of_a_dict_says_to_serialize_it_first() -> None:
+    with pytest.raises(ConfigurationError, match="b64url_encode takes bytes or str, got dict") as e:
+        tokens.b64url_encode({"alg": "HS256"})  # type: ignore[arg-type]
+    assert e.value.why == "serialize it first: b64url_encode(tokens.json_bytes(value))"
+    assert tokens.b64url_encode(bytearray(b"\xff")) == "_w"
+
+
+def depth_of(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(depth_of, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(depth_of, value.values()), default=0)
+    return 0
+
+
+def longest_number(value: object) -> int:
+    if isinstance(value, list):
+        return max(map(longest_number, value), default=0)
+    if isinstance(value, dict):
+        return max(map(longest_number, value.values()), default=0)
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return len(json.dumps(value)) if is_number else 0
+
+
+TRICKY_TEXT = st.text(alphabet='[]{}"\\,:-0eE1 ab\u00e9\u2028', max_size=8)
+LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | TRICKY_TEXT
+    | st.sampled_from([10**999, -(10**998), 10**1000, -(10**999), float(10**300)])
+)
+TREES = st.recursive(
+    LEAVES,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TRICKY_TEXT, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(TREES, st.integers(0, 40), st.sampled_from(["[", "{", "[{"]), st.booleans())
+def test_the_shape_checks_agree_with_the_parser_on_valid_json(
+    tree: object, wrap: int, kinds: str, ascii_only: bool
+) -> None:
+    """No under-count (a deep or long one let through) and no over-count (a valid one refused)."""
+    for index in range(wrap):
+        tree = [tree] if kinds[index % len(kinds)] == "[" else {'"k\\': tree}
+    text = json.dumps(tree, ensure_ascii=ascii_only)
+    too_long = longest_number(tree) > tokens.MAX_NUMBER_DIGITS
+    too_deep = depth_of(tree) > tokens.MAX_DEPTH
+    if too_long:
+        with pytest.raises(MalformedTokenError, match=r"a number .* over the limit of 1000"):
+            tokens.load_json(text, "payload")
+    elif too_deep:
+        with pytest.raises(MalformedTokenError, match="deeper than 32 levels"):
+            tokens.load_json(text.encode(), "payload")
+    else:
+        assert tokens.load_json(text, "payload") == json.loads(text)

@@ -122,6 +122,28 @@ def test_inspector_text_fallback_is_complete() -> None:
     assert repr(inspector).startswith("TokenInspector: the token has 1 segment")
 
 
+@pytest.mark.parametrize("token", [123, ["eyJ"], {"alg": "HS256"}])
+def test_inspector_given_a_non_token_says_so_in_one_line(token: object) -> None:
+    with pytest.raises(ConfigurationError, match="TokenInspector takes the token as text, got "):
+        TokenInspector(token)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="now must be a datetime or epoch seconds"):
+        TokenInspector(examples.CLASSIC_TOKEN, now="today")  # type: ignore[arg-type]
+    assert repr(TokenInspector(None)) == "TokenInspector: empty"  # type: ignore[arg-type]
+    assert TokenInspector(examples.CLASSIC_TOKEN.encode(), wordlist=False).problem is None
+
+
+def test_inspector_shows_hostile_json_as_one_line() -> None:
+    deep = tokens.encode({"alg": "HS256"}, b'{"a":' + b"[" * 2000 + b"]" * 2000 + b"}")
+    huge = tokens.encode({"alg": "HS256"}, b'{"exp":' + b"9" * 5000 + b"}")
+    lone = tokens.encode({"alg": "HS256"}, b'{"sub":"\\ud800"}')
+    far = tokens.encode({"alg": "HS256"}, b'{"exp":1e20}')
+    for token, problem in ((deep, "deeper than 32"), (huge, "over the limit"), (lone, "surrogate")):
+        inspector = TokenInspector(token, wordlist=False)
+        assert inspector.problem is not None and problem in inspector.problem
+        assert "Error" not in inspector.problem  # a labkit message, not a Python exception name
+    assert "exp: out of range" in TokenInspector(far, now=0, wordlist=False).payload.value
+
+
 # TamperPlayground: the hardened verifier ----------------------------------------------------------
 
 
