@@ -202,6 +202,7 @@ def run_one(case: Case, *, everywhere: bool = False) -> str:
             audience="api",
             issuer="https://idp.example",
             required=(),
+            require_exp=False,  # fuzz every later check, also on tokens without exp
             now=NOW,
         )
     except InvalidTokenError as exc:

@@ -440,7 +440,13 @@ def _from_material(key: object) -> PublicKey | bytes:
     if isinstance(key, (bytearray, memoryview)):
         key = bytes(key)
     if isinstance(key, str):
-        key = key.encode("utf-8")
+        try:
+            key = key.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no bytes to use as a secret
+            raise UnsafeKeyError(
+                "the secret is text that cannot be encoded as UTF-8 (a lone surrogate)",
+                "pass the secret as bytes, or as text without lone surrogates",
+            ) from None
     if isinstance(key, bytes):
         return keys.load_pem(key) if b"-----BEGIN" in key else key
     if isinstance(key, (PrivateKey, PublicKey)):

@@ -23,7 +23,6 @@ import ast
 import hashlib
 import hmac
 import inspect
-import json
 import os
 import secrets
 import sqlite3
@@ -51,6 +50,7 @@ from labkit.errors import (
     ConfigurationError,
     KeyFormatError,
     KeyNotFoundError,
+    LabkitError,
     MalformedTokenError,
     UnsafeKeyError,
 )
@@ -658,9 +658,11 @@ def _fetch_jwks(url: object) -> dict[str, Any]:
     if reply.truncated:
         raise KeyNotFoundError(f"the jku {target} sent over {_MAX_KEY_FILE} bytes")
     try:
-        return json.loads(reply.body)
-    except ValueError:
-        raise KeyNotFoundError(f"the jku {target} did not send JSON") from None
+        return tokens.load_json(reply.body, f"answer from the jku {target}")
+    except LabkitError as exc:  # deep nesting, huge numbers, not JSON: one line, never a crash
+        raise KeyNotFoundError(
+            f"the jku {target} did not send usable JSON: {exc.message}"
+        ) from None
 
 
 def _url_shown(url: str) -> str:

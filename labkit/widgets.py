@@ -495,10 +495,7 @@ def _verifier_shaped(fn: Callable[..., Any]) -> bool:
 
 
 def _json_object(text: str, part: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LabkitError(f"the {part} is not JSON: {exc}") from None
+    value = tokens.load_json(text, part, error=LabkitError)  # one line for any bad JSON
     if not isinstance(value, dict):
         raise LabkitError(f"the {part} must be a JSON object {{...}}")
     return value

@@ -9,7 +9,6 @@ run as real processes, where the thing tested is the process (a closed pipe).
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import subprocess
 from pathlib import Path
@@ -28,9 +27,6 @@ CODES = {"decode": {0, 1}, "verify": {0, 1, 2}, "crack": {0, 1, 2}, "scan": {0, 
 CLI_FUZZ = settings(
     max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None
 )
-# The new verify contract (labkit.verify's require_exp=); until it is merged, only the flag
-# mapping is tested for --no-require-exp. TEMPORARY: drop this guard once verify has it.
-NEW_REQUIRED = "require_exp" in inspect.signature(labkit.verify).parameters
 
 
 def labkit_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -288,7 +284,6 @@ def test_require_names_claims_that_must_be_present(capsys: pytest.CaptureFixture
     assert code == 0 and json.loads(out) == {"exp": 4_102_444_800}
 
 
-@pytest.mark.skipif(not NEW_REQUIRED, reason="TEMPORARY: needs verify(require_exp=) (issue 12)")
 def test_require_keeps_exp_and_only_no_require_exp_drops_it(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
@@ -228,8 +227,8 @@ class _Scan:
     def _echo(self, answer: _Answer, claims: dict[str, Any]) -> str:
         """'answer shows role admin' when the target echoes an escalated claim back."""
         try:
-            body = json.loads(answer.body)
-        except ValueError:
+            body = tokens.load_json(answer.body, "answer")
+        except LabkitError:  # not JSON, or hostile JSON from the target
             return ""
         if not isinstance(body, dict):
             return ""

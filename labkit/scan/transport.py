@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from labkit import __version__, outbound
+from labkit import __version__, outbound, tokens
 from labkit.errors import ConfigurationError, LabkitError
 from labkit.scan.findings import _cut
 
@@ -158,8 +158,8 @@ class _Http(_Transport):
         if status != 200:
             return None
         try:
-            return json.loads(body)
-        except ValueError:
+            return tokens.load_json(body, "answer")
+        except LabkitError:  # not JSON, or hostile JSON (deep, huge numbers): nothing to read
             return None
 
     def _get(
