@@ -355,10 +355,8 @@ def plot_time_to_crack(
                 seconds = [size**length / attacker.rate for length in lengths]
                 ax.plot(lengths, seconds, linestyle=":", linewidth=1.5, color=colour)
             ax.plot([], [], linestyle=":", color="0.3", label=f"dotted: {attacker.label}")
-            fig.text(
-                0.01,
-                0.005,
-                f"{attacker.label}: {attacker.rate / 1e9:.2f} billion guesses/s "
+            fig.supxlabel(  # a figure-level caption, so constrained layout makes room for it
+                f"dotted: {attacker.label}, {attacker.rate / 1e9:.2f} billion guesses/s "
                 f"({attacker.source})",
                 fontsize=7,
                 color="0.3",
