@@ -350,7 +350,7 @@ def hex_of_16_bytes() -> str:
     return secrets.token_hex(16)
 
 
-def two_uuid4s_hashed() -> bytes:
+def hashed_uuid4() -> bytes:
     return hashlib.sha256(uuid.uuid4().bytes).digest()
 
 
@@ -380,7 +380,7 @@ BANK_05_4 = Bank(
         Wrong("hashed-4-byte-urandom", hashed_4_byte_urandom, "only 4 random bytes"),
         Wrong("31-zero-bytes-plus-1-random", zeros_plus_one_random_byte, "only 1 random byte"),
         Wrong("hash-of-a-slice", hash_of_a_slice, "only 4 of the 32 random bytes"),
-        Wrong("hashed-uuid4", two_uuid4s_hashed, "only 16 random bytes"),
+        Wrong("hashed-uuid4", hashed_uuid4, "only 16 random bytes"),
         Wrong("128-bit-hex", hex_of_16_bytes, "only 128 bits"),
         Wrong("same-secret-every-call", cached_secret, "the same secret twice"),
         Wrong("an-int", an_int, "not int"),

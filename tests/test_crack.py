@@ -19,11 +19,13 @@ from typing import Any
 
 import pytest
 from clirun import run_labkit
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from labkit import algorithms, examples, keys, tokens
 from labkit.attacks import crack as cracking
 from labkit.attacks.crack import CrackError, Target, crack, mangle
-from labkit.errors import DisallowedAlgorithmError, MalformedTokenError
+from labkit.errors import DisallowedAlgorithmError, LabkitError, MalformedTokenError
 
 CLAIMS = {"sub": "alice", "role": "reader"}
 WORDS = [f"word{n:05d}" for n in range(3000)]
@@ -481,3 +483,41 @@ def test_progress_bar_saved_in_notebook_05_stops_at_the_real_count() -> None:
     for bar in bars:
         assert f"| {line}/{total} [" in bar and bar.rstrip().endswith("found]"), bar
         assert " 0%" not in bar
+
+
+# Property: whatever text arrives as a token, the cracker raises only labkit errors ------------
+
+_SEGMENT = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/", max_size=40
+)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+def _b64_json(value: Any) -> str:
+    return tokens.b64url_encode(json.dumps(value).encode())
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.text(max_size=120),
+        st.builds(lambda a, b, c: f"{a}.{b}.{c}", _SEGMENT, _SEGMENT, _SEGMENT),
+        st.builds(
+            lambda h, sig: f"{_b64_json(h)}.e30.{tokens.b64url_encode(sig)}",
+            st.one_of(_JSON, st.fixed_dictionaries({"alg": _JSON})),
+            st.binary(max_size=70),
+        ),
+    )
+)
+def test_malformed_token_property_only_labkit_errors(token: str) -> None:
+    try:
+        target = Target.from_token(token)
+    except LabkitError:
+        return
+    assert target.alg in ("HS256", "HS384", "HS512")
