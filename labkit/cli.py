@@ -344,17 +344,28 @@ def _add_crack(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def _crack(args: argparse.Namespace) -> int:
-    """Exit 0 printing the secret, 1 if no candidate matches, 2 on bad input."""
+    """Exit 0 printing the secret, 1 if no candidate matches, 2 on bad input.
+
+    Every ``labkit`` error about the token (malformed, unparsable, not HMAC) is bad
+    input, not a verdict: one line and exit 2. An empty word list is said as such.
+    """
     raw = sys.stdin.read().strip() if args.token == "-" else args.token
     try:
         target = cracking.Target.from_token(raw)
     except MalformedTokenError as exc:  # bad input here, not a verdict on the token
         print(f"labkit crack: malformed token: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except LabkitError as exc:
+        print(f"labkit crack: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     result = cracking.crack(
         target, args.wordlist, processes=args.processes, rules=args.rules, progress=True
     )
     took = f"{result.guesses:,} guesses in {result.seconds:.2f} s"
+    if result.empty:
+        where = args.wordlist or "the bundled list"
+        print(f"labkit crack: warning: {where} has no words: nothing was tried", file=sys.stderr)
+        return EXIT_FAIL
     if result.secret is None:
         print(f"labkit crack: secret not found ({took})", file=sys.stderr)
         return EXIT_FAIL

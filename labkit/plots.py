@@ -11,7 +11,7 @@ measured them, so notebooks print them only through ``format_duration``
 
 ``plot_time_to_crack`` (notebook 05) turns a guessing rate measured on the
 learner's machine into the time needed to try every secret of a given length
-and alphabet.
+and alphabet, beside a published GPU rate (``HASHCAT_JWT_RTX3090``, cited).
 
 ``plot_scan_summary`` (notebook 11) shows which probes of ``labkit.scan`` got
 through where: one row per scanned service, one column per probe.
@@ -40,7 +40,9 @@ from labkit.display import PALETTE
 from labkit.errors import InvalidClaimError
 
 __all__ = [
+    "HASHCAT_JWT_RTX3090",
     "AlgorithmCost",
+    "AttackerRate",
     "algorithm_costs",
     "format_duration",
     "plot_algorithm_costs",
@@ -295,8 +297,34 @@ _LANDMARKS = (
 )
 
 
+@dataclass(frozen=True)
+class AttackerRate:
+    """A published guessing rate: who measured what, on which hardware, and where it is written."""
+
+    label: str
+    rate: float  # guesses per second
+    source: str  # the URL the figure cites
+
+
+HASHCAT_JWT_RTX3090 = AttackerRate(
+    label="hashcat -m 16500 (JWT), one RTX 3090",
+    rate=1854.7e6,
+    source="https://gist.github.com/Chick3nman/e4fcee00cb6d82874dace72106d73fef",
+)
+"""hashcat v6.1.1's JWT (HS256) benchmark on one RTX 3090: 1854.7 MH/s, Chick3nman's gist.
+
+Reports of the same author's RTX 4090 benchmarks put that card at about twice the
+3090 on most modes, so this rate is a floor for a current GPU, not a ceiling.
+"""
+
+
 def plot_time_to_crack(
-    rate: float, *, cores: int = 1, max_length: int = 16, wordlist: int = 10_000_000
+    rate: float,
+    *,
+    cores: int = 1,
+    max_length: int = 16,
+    wordlist: int = 10_000_000,
+    attacker: AttackerRate | None = None,
 ) -> Figure:
     """Time to try every secret of each length and alphabet, at ``rate`` guesses/s per core.
 
@@ -305,11 +333,16 @@ def plot_time_to_crack(
     machine; ``cores`` scales it the way ``labkit crack`` does. A dashed line marks
     a ``wordlist``-word dictionary, which is what a secret a person chose is up
     against however long it looks; a note gives the time for 32 random bytes.
+    ``attacker`` adds the same search at a published GPU rate (dotted, in the same
+    colours), with its source printed under the figure: the learner's laptop is
+    not who they are up against.
     """
     if rate <= 0 or cores < 1 or max_length < 1:
         raise ValueError(
             f"need rate > 0, cores >= 1 and max_length >= 1, got {rate}, {cores}, {max_length}"
         )
+    if attacker is not None and attacker.rate <= 0:
+        raise ValueError(f"an attacker's rate must be > 0, got {attacker.rate}")
     speed = rate * cores
     lengths = range(1, max_length + 1)
     fig, ax = plt.subplots(figsize=_FIGSIZE, dpi=_DPI, layout="constrained")
@@ -317,6 +350,17 @@ def plot_time_to_crack(
         for label, size, colour in _ALPHABETS:
             seconds = [size**length / speed for length in lengths]
             ax.plot(lengths, seconds, marker="o", markersize=4, color=colour, label=label)
+        if attacker is not None:
+            for _label, size, colour in _ALPHABETS:
+                seconds = [size**length / attacker.rate for length in lengths]
+                ax.plot(lengths, seconds, linestyle=":", linewidth=1.5, color=colour)
+            ax.plot([], [], linestyle=":", color="0.3", label=f"dotted: {attacker.label}")
+            fig.supxlabel(  # a figure-level caption, so constrained layout makes room for it
+                f"dotted: {attacker.label}, {attacker.rate / 1e9:.2f} billion guesses/s "
+                f"({attacker.source})",
+                fontsize=7,
+                color="0.3",
+            )
         ax.axhline(wordlist / speed, color=_REFUSE_COLOUR, linestyle="--", linewidth=1.5)
         ax.annotate(
             f"any word of a {wordlist:,}-word list",
@@ -329,11 +373,13 @@ def plot_time_to_crack(
         for name, seconds in _LANDMARKS:
             ax.axhline(seconds, color="0.6", linestyle=":", linewidth=1)
             ax.annotate(name, (0.6, seconds), xytext=(0, 2), textcoords="offset points", fontsize=8)
-        years = 2**256 / speed / _YEAR_SECONDS
+        fastest = speed if attacker is None else max(speed, attacker.rate)
+        years = 2**256 / fastest / _YEAR_SECONDS
         ax.text(
             0.99,
             0.03,
-            f"secrets.token_bytes(32): about $10^{{{math.floor(math.log10(years))}}}$ years",
+            f"secrets.token_bytes(32): about $10^{{{math.floor(math.log10(years))}}}$ years"
+            + ("" if attacker is None else " even on the GPU"),
             transform=ax.transAxes,
             ha="right",
             bbox={"facecolor": "white", "edgecolor": "0.6"},

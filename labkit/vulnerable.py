@@ -374,10 +374,11 @@ def trust_embedded_jwk(
     """Bug: a public key embedded in the token's ``jwk`` header verifies the token.
 
     RFC 7515 lets a header carry the signer's key as a JWK, meant to identify
-    it, never to be trusted for it. Cisco's node-jose before 0.9.3 verified
-    with that key (CVE-2018-0114), so anyone could sign with their own key and
-    embed its public half; PortSwigger's lab "JWT authentication bypass via jwk
-    header injection" is this bug. ``key`` is the service's own key, used for
+    it, never to be trusted for it. Cisco's node-jose before 0.11.0 verified
+    with that key (CVE-2018-0114; fixed in 0.11.0, per its CHANGELOG and NVD),
+    so anyone could sign with their own key and embed its public half;
+    PortSwigger's lab "JWT authentication bypass via jwk header injection" is
+    this bug. ``key`` is the service's own key, used for
     tokens without ``jwk``.
     """
     checks = _Checks(algorithms, audience, issuer, leeway, required, now, extra)

@@ -6,6 +6,8 @@ asserts a speed: bench/crack.py measures that.
 
 from __future__ import annotations
 
+import io
+import json
 import multiprocessing
 import os
 import signal
@@ -13,14 +15,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clirun import run_labkit
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from labkit import algorithms, examples, keys
+from labkit import algorithms, examples, keys, tokens
 from labkit.attacks import crack as cracking
 from labkit.attacks.crack import CrackError, Target, crack, mangle
-from labkit.errors import DisallowedAlgorithmError, MalformedTokenError
+from labkit.errors import DisallowedAlgorithmError, LabkitError, MalformedTokenError
 
 CLAIMS = {"sub": "alice", "role": "reader"}
 WORDS = [f"word{n:05d}" for n in range(3000)]
@@ -287,3 +292,232 @@ def test_api_bad_input_raises_labkit_errors() -> None:
         crack(examples.CLASSIC_TOKEN, WORDS, processes=True)  # type: ignore[arg-type]
     with pytest.raises(CrackError, match="progress must be"):
         crack(examples.CLASSIC_TOKEN, WORDS, progress="yes")  # type: ignore[arg-type]
+
+
+# Regressions: every word source strips its line ends; empty lists and unparsable tokens ------
+
+
+SECRET = "crlf-secret-in-the-middle"
+LIST = ["alpha", "beta", SECRET, "omega"]
+
+
+def crlf_bytes(words: list[str], bom: bool = False) -> bytes:
+    return (b"\xef\xbb\xbf" if bom else b"") + "".join(f"{w}\r\n" for w in words).encode()
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_crlf_wordlist_path_finds_the_secret_at_every_block_end(
+    tmp_path: Path, processes: int
+) -> None:
+    # A block is cut at its last \n, so a CRLF block used to end in "word\r": the secret there,
+    # in the middle of a big list, was missed.
+    words = big_list("filler", 120_000)
+    for position in (0, 37_449, 60_000, len(words) - 1):
+        secret = words[position]
+        path = tmp_path / "crlf.txt"
+        path.write_bytes(crlf_bytes(words))
+        assert crack(token_for(secret), path, processes=processes).text == secret, position
+
+
+def test_crlf_wordlist_block_end_word_is_found(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(crlf_bytes(big_list("filler", 120_000)))
+    with open(path, "rb") as handle:
+        first_block = next(cracking._blocks(handle, cracking._BLOCK_BYTES))
+    last = cracking._lines(first_block)[-1]  # the word right before the first cut
+    assert not last.endswith(b"\r")
+    assert crack(token_for(last), path, processes=1).secret == last
+
+
+def test_lone_cr_line_ends_and_a_final_cr_are_line_ends(tmp_path: Path) -> None:
+    path = tmp_path / "mac.txt"
+    path.write_bytes(b"alpha\rbeta\r" + SECRET.encode() + b"\r")
+    assert crack(token_for(SECRET), path, processes=1).text == SECRET
+    assert crack(token_for("beta"), path, processes=1).text == "beta"
+
+
+@pytest.mark.parametrize("bom", [False, True], ids=["plain", "bom"])
+def test_file_object_binary_crlf_finds_the_secret(tmp_path: Path, bom: bool) -> None:
+    path = tmp_path / "words.txt"
+    path.write_bytes(crlf_bytes([SECRET, *LIST], bom=bom))
+    with open(path, "rb") as handle:
+        assert crack(token_for(SECRET), handle, processes=1).text == SECRET
+    with open(path, "rb") as handle:
+        assert crack(token_for("omega"), handle).text == "omega"
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_file_object_text_finds_the_secret(tmp_path: Path, newline: str) -> None:
+    path = tmp_path / "words.txt"
+    path.write_bytes(("\ufeff" + newline.join([SECRET, *LIST]) + newline).encode())
+    with open(path, encoding="utf-8", newline="") as handle:  # newline="": \r\n kept in lines
+        assert crack(token_for(SECRET), handle, processes=1).text == SECRET
+    with open(path, encoding="utf-8") as handle:  # the default: universal newlines
+        assert crack(token_for("omega"), handle).text == "omega"
+
+
+def test_file_object_big_binary_is_shared_among_processes(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    path.write_bytes(crlf_bytes(big_list(SECRET, 90_000)))
+    with open(path, "rb") as handle:
+        result = crack(token_for(SECRET), handle, processes=2)
+    assert result.text == SECRET and result.processes == 2
+
+
+def test_iterable_of_lines_keeps_spaces_but_not_line_ends() -> None:
+    lines = ["\ufeffalpha\n", b"beta\r\n", f"{SECRET}\r", " spaced \n"]
+    assert crack(token_for(SECRET), lines).text == SECRET
+    assert crack(token_for("alpha"), lines).text == "alpha"
+    assert crack(token_for(" spaced "), lines).text == " spaced "  # a space may be a secret
+    assert crack(token_for("beta"), iter(lines)).text == "beta"
+
+
+def test_iterable_of_lines_from_io_streams() -> None:
+    text = io.StringIO(f"alpha\n{SECRET}\n")
+    assert crack(token_for(SECRET), text).text == SECRET
+    binary = io.BytesIO(crlf_bytes(LIST))
+    assert crack(token_for(SECRET), binary).text == SECRET
+
+
+@pytest.mark.parametrize(
+    "words",
+    [[], [""], ["", "\n", "\r\n"], "file", "blank-file", "bytesio"],
+    ids=["list", "one-blank", "blank-lines", "empty-file", "blank-file", "empty-bytesio"],
+)
+def test_empty_wordlist_is_reported_not_just_not_found(tmp_path: Path, words: Any) -> None:
+    if words == "file":
+        words = tmp_path / "empty.txt"
+        words.write_bytes(b"")
+    elif words == "blank-file":
+        words = tmp_path / "blank.txt"
+        words.write_bytes(b"\r\n\n\r\n")
+    elif words == "bytesio":
+        words = io.BytesIO(b"")
+    result = crack(token_for("anything"), words, processes=1)
+    assert result.empty and not result.found and result.guesses == 0
+    assert "the word list is empty" in str(result)
+    assert not crack(token_for("x"), ["y"]).empty  # a miss is not an empty list
+
+
+def test_empty_wordlist_cli_warns_in_one_line_and_exits_1(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"\n\n")
+    result = run_cli(examples.CLASSIC_TOKEN, "--wordlist", str(empty))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("labkit crack: warning: ")
+    assert "has no words: nothing was tried" in result.stderr
+
+
+def test_crlf_wordlist_cli_prints_the_secret(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.txt"
+    path.write_bytes(crlf_bytes(["nope", examples.CLASSIC_SECRET, "later"], bom=True))
+    result = run_cli(examples.CLASSIC_TOKEN, "--wordlist", str(path))
+    assert result.returncode == 0
+    assert result.stdout == examples.CLASSIC_SECRET + "\n"
+
+
+def _deep_token(depth: int) -> str:
+    header = tokens.b64url_encode(b'{"alg":"HS256","x":' + b"[" * depth + b"]" * depth + b"}")
+    payload = tokens.b64url_encode(b'{"sub":"a"}')
+    return f"{header}.{payload}.{tokens.b64url_encode(bytes(32))}"
+
+
+def _huge_number_token(digits: int) -> str:
+    header = tokens.b64url_encode(b'{"alg":"HS256","n":' + b"9" * digits + b"}")
+    payload = tokens.b64url_encode(b'{"sub":"a"}')
+    return f"{header}.{payload}.{tokens.b64url_encode(bytes(32))}"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [_deep_token(2000), _huge_number_token(5000), "e30.e30.", "!!!.e30.AAAA", "a.b.c.d"],
+    ids=["deep-nesting", "huge-number", "no-alg", "bad-base64url", "four-segments"],
+)
+def test_malformed_token_exits_2_with_one_line(token: str) -> None:
+    result = run_cli(token)
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("labkit crack: ")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("token", [_deep_token(2000), _huge_number_token(5000)])
+def test_malformed_token_parser_limits_raise_labkit_errors(token: str) -> None:
+    with pytest.raises(MalformedTokenError):
+        Target.from_token(token)
+
+
+def test_progress_stops_at_the_real_count_at_a_find() -> None:
+    seen: list[tuple[int, int]] = []
+    words = ["", *WORDS[:100], "", *WORDS[100:]]  # blank lines count as lines read
+    result = crack(
+        token_for(WORDS[200]), words, processes=1, progress=lambda w, g: seen.append((w, g))
+    )
+    assert result.text == WORDS[200]
+    assert seen[-1] == (203, 201)  # lines up to and including the secret; guesses tried
+    ruled: list[tuple[int, int]] = []
+    crack(
+        token_for("Word00042!"[:-1]),
+        WORDS,
+        rules=True,
+        processes=1,
+        progress=lambda w, g: ruled.append((w, g)),
+    )
+    assert ruled[-1][0] == 43  # with rules too: the bar stops at the word that matched
+
+
+def test_progress_bar_saved_in_notebook_05_stops_at_the_real_count() -> None:
+    # nbval masks the bar (it sees only the first display); the saved notebook must not show
+    # the empty bar beside the found secret, but where the search stopped.
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "05-weak-secrets.ipynb"
+    bars = [
+        "".join(output["data"]["text/plain"])
+        for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        for output in cell.get("outputs", [])
+        if "crack HS256:" in "".join(output.get("data", {}).get("text/plain", ""))
+    ]
+    assert bars, "notebook 05 shows a progress bar"
+    line = cracking.bundled_wordlist().read_bytes().splitlines().index(b"summer") + 1
+    total = len(cracking.bundled_wordlist().read_bytes().splitlines())
+    for bar in bars:
+        assert f"| {line}/{total} [" in bar and bar.rstrip().endswith("found]"), bar
+        assert " 0%" not in bar
+
+
+# Property: whatever text arrives as a token, the cracker raises only labkit errors ------------
+
+_SEGMENT = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/", max_size=40
+)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+def _b64_json(value: Any) -> str:
+    return tokens.b64url_encode(json.dumps(value).encode())
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.text(max_size=120),
+        st.builds(lambda a, b, c: f"{a}.{b}.{c}", _SEGMENT, _SEGMENT, _SEGMENT),
+        st.builds(
+            lambda h, sig: f"{_b64_json(h)}.e30.{tokens.b64url_encode(sig)}",
+            st.one_of(_JSON, st.fixed_dictionaries({"alg": _JSON})),
+            st.binary(max_size=70),
+        ),
+    )
+)
+def test_malformed_token_property_only_labkit_errors(token: str) -> None:
+    try:
+        target = Target.from_token(token)
+    except LabkitError:
+        return
+    assert target.alg in ("HS256", "HS384", "HS512")

@@ -126,3 +126,44 @@ def test_figure_repr_is_stable_and_not_left_open(costs: list[plots.AlgorithmCost
 def test_figure_needs_costs() -> None:
     with pytest.raises(ValueError, match="no costs"):
         plots.plot_algorithm_costs([])
+
+
+# Notebook 05: time to crack, at this machine's rate and at a published GPU rate -------------
+
+
+def test_time_to_crack_draws_every_alphabet_and_the_wordlist_line() -> None:
+    fig = plots.plot_time_to_crack(1e6, cores=2, max_length=8)
+    ax = fig.axes[0]
+    assert len([line for line in ax.get_lines() if line.get_marker() == "o"]) == 5
+    assert "2.00 million HS256 guesses/s" in ax.get_title()
+    assert fig.get_supxlabel() == ""  # no attacker, no source line
+
+
+def test_time_to_crack_shows_the_attackers_rate_and_cites_it() -> None:
+    attacker = plots.HASHCAT_JWT_RTX3090
+    fig = plots.plot_time_to_crack(1e6, attacker=attacker)
+    ax = fig.axes[0]
+    ours = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    gpu = [
+        line
+        for line in ax.get_lines()
+        if line.get_linestyle() == ":" and len(line.get_xdata()) == 16
+    ]
+    assert len(gpu) == len(ours) == 5
+    # Same alphabet, same length: the GPU's curve sits lower by exactly the ratio of the rates.
+    for mine, theirs in zip(ours, gpu, strict=True):
+        assert mine.get_color() == theirs.get_color()
+        ratio = mine.get_ydata()[-1] / theirs.get_ydata()[-1]
+        assert ratio == pytest.approx(attacker.rate / 1e6)
+    caption = fig.get_supxlabel()
+    assert "hashcat -m 16500" in caption and attacker.source in caption
+    assert attacker.source.startswith("https://gist.github.com/")
+    note = next(t.get_text() for t in ax.texts if "token_bytes" in t.get_text())
+    assert "even on the GPU" in note
+
+
+def test_time_to_crack_refuses_nonsense_rates() -> None:
+    with pytest.raises(ValueError, match="rate > 0"):
+        plots.plot_time_to_crack(0)
+    with pytest.raises(ValueError, match="attacker's rate"):
+        plots.plot_time_to_crack(1.0, attacker=plots.AttackerRate("x", 0, "https://example"))

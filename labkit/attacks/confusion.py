@@ -100,8 +100,10 @@ def recover_rsa_key(token1: str, token2: str, *, e: int = 65537) -> RecoveredKey
 
     Computes ``gcd(s1**e - m1, s2**e - m2)`` with gmpy2, divides out small
     primes, and checks that both signatures verify under the result. Takes
-    13-20 s for a 1024-bit key and 30-50 s for a 2048-bit key on one laptop
-    core (``bench/recover_rsa.py`` measures it); the seconds are in the result.
+    13 s for a 1024-bit key on a quiet 2-core machine and up to about a minute
+    (62 s seen) on a busy one, and 30-50 s for a 2048-bit key on one laptop core
+    (``bench/recover_rsa.py`` measures it); the seconds are in the result. The
+    gcd is one GMP call, so there is no progress to report while it runs.
     """
     if isinstance(e, bool) or not isinstance(e, int) or e < 3 or e % 2 == 0:
         raise RecoveryError(f"e must be an odd integer >= 3, got {e!r}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import multiprocessing
 import os
 import signal
@@ -81,7 +82,15 @@ class Target:
     @classmethod
     def from_token(cls, token: str | bytes) -> Target:
         """Parse an HS256/384/512 token once; anything else raises a ``labkit`` error."""
-        jws = tokens.parse_jws(token)
+        try:
+            jws = tokens.parse_jws(token)
+        except (RecursionError, ValueError) as exc:
+            if isinstance(exc, LabkitError):
+                raise
+            # The parser's own limits (nesting depth, number size) until tokens.py bounds them.
+            raise MalformedTokenError(
+                f"the token cannot be parsed ({type(exc).__name__})", "no secret can be tried"
+            ) from None
         alg = jws.header.get("alg")
         if not isinstance(alg, str) or alg not in _HASHES:
             raise _not_hmac(alg)
@@ -119,6 +128,15 @@ class CrackResult:
         return self.secret is not None
 
     @property
+    def empty(self) -> bool:
+        """True if the word list held no words (blank lines aside): nothing was tried at all.
+
+        "Not found" would be misleading then: a wrong path or an unread file object
+        looks exactly like this, so callers should say so (``labkit crack`` does).
+        """
+        return self.secret is None and self.guesses == 0
+
+    @property
     def text(self) -> str | None:
         """The secret as text (UTF-8; undecodable bytes shown as escapes)."""
         return None if self.secret is None else self.secret.decode("utf-8", "backslashreplace")
@@ -130,6 +148,8 @@ class CrackResult:
 
     def __str__(self) -> str:  # always in ms: the form notebook output sanitizers mask
         took = f"{self.guesses:,} guesses, {self.seconds * 1000:.1f} ms"
+        if self.empty:
+            return f"{self.alg} secret not tried: the word list is empty ({took})"
         if self.secret is None:
             return f"{self.alg} secret not found ({took})"
         return f"{self.alg} secret found: {self.text!r} ({took})"
@@ -223,15 +243,18 @@ class _Scanner:
     def run(self, task: bytes | list[bytes]) -> tuple[int, int, bytes | None]:
         """Try one task (a block of lines, or a list of words): (lines, guesses, secret)."""
         lines = _lines(task) if isinstance(task, bytes) else task
-        words = list(filter(None, lines))  # blank lines are not guesses
         if not self._rules:
-            return (len(lines), *self._try(words))
+            tried, secret = self._try(list(filter(None, lines)))  # blank lines are not guesses
+            read = len(lines) if secret is None else _lines_up_to(lines, tried)
+            return read, tried, secret
         guesses = 0
-        for word in words:
+        for number, word in enumerate(lines, start=1):
+            if not word:
+                continue
             tried, secret = self._try(_expand(word, self._rules))
             guesses += tried
             if secret is not None:
-                return len(lines), guesses, secret
+                return number, guesses, secret  # lines read so far: the bar stops where it found
         return len(lines), guesses, None
 
     def _try(self, guesses: list[bytes]) -> tuple[int, bytes | None]:
@@ -260,10 +283,20 @@ class _Scanner:
         return None
 
 
+def _lines_up_to(lines: list[bytes], words: int) -> int:
+    """How many lines it takes to reach the ``words``-th non-blank one (after a find only)."""
+    seen = 0
+    for number, line in enumerate(lines, start=1):
+        seen += bool(line)
+        if seen == words:
+            return number
+    return len(lines)
+
+
 def _lines(block: bytes) -> list[bytes]:
-    if b"\r" in block:  # Windows line ends; the check is far cheaper than the replace
-        block = block.replace(b"\r\n", b"\n")
-    return block.split(b"\n")
+    if b"\r" in block:  # Windows (or old Mac) line ends, a block's last one included
+        return block.splitlines()
+    return block.split(b"\n")  # the common case: the same lines, a little faster
 
 
 _WORKER: _Scanner | None = None
@@ -312,8 +345,8 @@ class _Tally:
             self._report(self.words, self.guesses)
 
     def done(self, found: bool) -> None:
-        if isinstance(self._report, _Bar) and found:
-            self._report.stop_early()
+        if isinstance(self._report, _Bar):
+            self._report.finish(found)
 
 
 # Word sources ------------------------------------------------------------------------------------
@@ -333,7 +366,9 @@ def _open_source(words: Words | None, rules: tuple[str, ...], stack: ExitStack) 
         return _file_source(words, rules, stack)
     if isinstance(words, (bytes, bytearray)):
         raise CrackError("words must be a wordlist path or an iterable of words, not bytes")
-    return _iterable_source(words, rules)
+    if not isinstance(words, io.TextIOBase) and callable(getattr(words, "read", None)):
+        return _stream_source(words, rules)  # a binary file object: read in blocks, like a path
+    return _iterable_source(words, rules)  # text files, lists, generators: one word per item
 
 
 def _file_source(path: str | os.PathLike[str], rules: tuple[str, ...], stack: ExitStack) -> _Source:
@@ -345,6 +380,22 @@ def _file_source(path: str | os.PathLike[str], rules: tuple[str, ...], stack: Ex
         raise CrackError(f"cannot read the wordlist {os.fsdecode(path)!r}: {reason}") from None
     block = _RULES_BLOCK_BYTES if rules else _BLOCK_BYTES
     return _Source(_blocks(file, block), total, size <= block)
+
+
+def _stream_source(file: Any, rules: tuple[str, ...]) -> _Source:
+    """An open binary file (or pipe): blocks of whole lines, with no length known up front."""
+    try:
+        sample = file.read(0)
+    except (OSError, ValueError) as exc:  # closed, or opened for writing only
+        raise CrackError(f"cannot read the word list file object: {exc}") from None
+    if not isinstance(sample, bytes):
+        return _iterable_source(file, rules)  # a text file object that is not a TextIOBase
+    blocks = _blocks(file, _RULES_BLOCK_BYTES if rules else _BLOCK_BYTES)
+    first = next(blocks, b"")
+    second = next(blocks, None)
+    if second is None:
+        return _Source(iter([first]), None, True)
+    return _Source(chain([first, second], blocks), None, False)
 
 
 def _count_lines(file: IO[bytes]) -> tuple[int, int]:
@@ -391,8 +442,22 @@ def _iterable_source(words: Iterable[str | bytes], rules: tuple[str, ...]) -> _S
 
 
 def _batches(words: Iterator[Any], size: int) -> Iterator[list[bytes]]:
-    while batch := [_as_bytes(word) for word in islice(words, size)]:
+    """Lists of words as bytes, each without its line end (and the first without a BOM).
+
+    Lines read from a file object keep their ``\\n`` or ``\\r\\n``; a word never does.
+    """
+    first = True
+    while batch := [_word(word) for word in islice(words, size)]:
+        if first:
+            batch[0], first = batch[0].removeprefix(_BOM), False
         yield batch
+
+
+def _word(word: Any) -> bytes:
+    raw = _as_bytes(word)
+    if raw.endswith(b"\n"):
+        raw = raw[:-1]
+    return raw[:-1] if raw.endswith(b"\r") else raw
 
 
 def _as_bytes(word: Any) -> bytes:
@@ -462,27 +527,63 @@ def _suffixes(rules: tuple[str, ...]) -> tuple[bytes, ...]:
 
 
 class _Bar:
-    """A tqdm.auto bar: text on stderr in a terminal, an ipywidgets bar in Jupyter."""
+    """A tqdm.auto bar: text on stderr in a terminal, an ipywidgets bar in Jupyter.
+
+    At a find the bar stops at the real count (words read up to the secret, out of
+    the list's total), marked found: never 0%, never a pretend 100%. In Jupyter the
+    bar is shown through a display handle and updated at the end, so the text a
+    saved notebook keeps is the final state, not the empty bar it started as.
+    """
 
     def __init__(self, total: int | None, alg: str, rules: bool) -> None:
         from tqdm.auto import tqdm  # imported on use: the cracker runs without a bar too
 
         big = total is None or total >= 100_000  # show 1.2M words, not 1234567 words
+        notebook = _notebook_tqdm(tqdm)
         self._bar = tqdm(
-            total=total, desc=f"crack {alg}", unit="word", unit_scale=big, disable=None
+            total=total,
+            desc=f"crack {alg}",
+            unit="word",
+            unit_scale=big,
+            disable=None,
+            **({"display": False} if notebook else {}),
         )
         self._rules = rules
+        self._found = False
+        self._handle: Any = None
+        if notebook and not self._bar.disable:
+            from IPython.display import display
+
+            self._handle = display(self._bar.container, display_id=True)
+            self._bar.displayed = True
 
     def __call__(self, words: int, guesses: int) -> None:
         if self._rules:
             self._bar.set_postfix(guesses=f"{guesses:,}", refresh=False)
         self._bar.update(words - self._bar.n)
 
-    def stop_early(self) -> None:
-        self._bar.total = self._bar.n  # done, not failed: a found secret ends the search
+    def finish(self, found: bool) -> None:
+        """Mark the outcome; the count stays where the search stopped."""
+        self._found = found
+        if found and not self._bar.disable:
+            postfix = getattr(self._bar, "postfix", None)
+            self._bar.set_postfix_str(f"{postfix}, found" if postfix else "found", refresh=False)
 
     def close(self) -> None:
         self._bar.close()
+        if self._handle is None:
+            return
+        if self._found:  # tqdm paints a bar that stopped short red; a find is a success
+            self._bar.container.children[1].bar_style = "success"
+        self._handle.update(self._bar.container)
+
+
+def _notebook_tqdm(tqdm_class: type) -> bool:
+    try:
+        from tqdm.notebook import tqdm as notebook_tqdm
+    except ImportError:  # pragma: no cover - tqdm always ships it
+        return False
+    return issubclass(tqdm_class, notebook_tqdm)
 
 
 _Report = Progress | _Bar

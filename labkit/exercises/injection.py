@@ -11,14 +11,18 @@ from typing import Any
 from labkit import examples, keys, tokens, vulnerable
 from labkit.errors import InvalidTokenError, LabkitError
 from labkit.exercises import NOT_ATTEMPTED, Exercise, token_answer
+from labkit.exercises._probes import is_starter
 from labkit.verify import verify
 
 __all__ = ["EXERCISES"]
 
 _NOW = 1767259800  # 2026-01-01T09:30:00Z: the frozen clock of notebooks 07 and 08
 _API = {"audience": "labkit-api", "issuer": "https://idp.labkit.local", "now": _NOW}
-_HONEST = {"2026-01": "first-secret-0123456789abcdef", "2026-02": "second-secret-0123456789abcdef"}
-_PAYLOADS = ("x' UNION SELECT 'evil' --", "' OR '1'='1", "2026-01' --", "nope' OR kid LIKE '%")
+_HONEST = {
+    "2026-01": "first-secret-0123456789abcdef",
+    "2026-02": "second-secret-0123456789abcdef",
+    "Issuer-Key": "third-secret-0123456789abcdef",
+}
 
 
 def _admin_forgery(answer: Any) -> tokens.Token | str:
@@ -54,7 +58,14 @@ def _jwk_forgery(answer: Any) -> str | None:
         return forged
     if "jwk" not in forged.header:
         return "the header needs a 'jwk' member: the public half of your key"
+    jwk = forged.header["jwk"]
+    if not isinstance(jwk, dict):
+        return f"'jwk' must be a JSON object (a JWK), not {type(jwk).__name__}"
+    if "d" in jwk or "p" in jwk:
+        return "your jwk carries private key members ('d', 'p'...): embed only the public half"
     service = keys.demo_public_key("rsa")
+    if jwk.get("n") == keys.to_jwk(service).get("n"):
+        return "the jwk is the service's own public key; embed the public half of your own key"
     try:
         verify(answer, service, algorithms=["RS256"], **_API)
     except InvalidTokenError:
@@ -71,7 +82,10 @@ def _traversal_forgery(answer: Any) -> str | None:
     kid = forged.header.get("kid")
     if not isinstance(kid, str) or "dev/null" not in kid:
         return "point the header's 'kid' at /dev/null, climbing out of the key directory with ../"
-    return _accepted_by_store(vulnerable.kid_as_path, answer, "directory")
+    refused = _accepted_by_store(vulnerable.kid_as_path, answer, "directory")
+    if refused is not None and not kid.startswith("/") and kid.count("../") < 8:
+        return f"{refused}; climb with more ../ (the key folder may sit deep: ten are plenty)"
+    return refused
 
 
 def _sql_forgery(answer: Any) -> str | None:
@@ -84,29 +98,80 @@ def _sql_forgery(answer: Any) -> str | None:
     return _accepted_by_store(vulnerable.kid_in_sql, answer, "database")
 
 
+_LOOKUP_STARTER = """\
+def lookup_secret(db, kid):
+    ...  # return the secret stored for kid, or None
+
+
+answer = lookup_secret"""
+
+# Kids an attacker sends, each with the mistake that would let it find a key.
+_NEAR_MISSES: tuple[tuple[str, str], ...] = (
+    ("%", "LIKE treats % as any text: compare with =, not LIKE"),
+    ("2026-0_", "LIKE treats _ as any character: compare with =, not LIKE"),
+    ("2026%", "LIKE treats % as any text: compare with =, not LIKE"),
+    ("*", "GLOB treats * as any text: compare with =, not GLOB"),
+    ("2026-0?", "GLOB treats ? as any character: compare with =, not GLOB"),
+    ("[2]026-01", "GLOB treats [...] as a character class: compare with ="),
+    (
+        "x2026-01y",
+        "the lookup finds a kid inside a longer one (instr, LIKE '%...%'): match exactly",
+    ),
+    ("2026-01-old", "the lookup matches a prefix of the kid: match the whole kid exactly"),
+    ("2026", "the lookup matches a kid that merely starts with this: match exactly"),
+    ("issuer-key", "the lookup ignores case (COLLATE NOCASE, lower() or upper()): match exactly"),
+    ("ISSUER-KEY", "the lookup ignores case (COLLATE NOCASE, lower() or upper()): match exactly"),
+    (" 2026-01", "the lookup strips whitespace: a kid must match exactly, spaces included"),
+    ("2026-01 ", "the lookup strips whitespace: a kid must match exactly, spaces included"),
+    ("2026-01\n", "the lookup strips a line end: a kid must match exactly"),
+    ("\t2026-02", "the lookup strips whitespace: a kid must match exactly"),
+    ("2026'-01", "your code deletes quotes from the kid: pass it as a parameter instead"),
+    ("'2026-01'", "your code deletes quotes from the kid: pass it as a parameter instead"),
+    ('2026"-01', "your code deletes double quotes from the kid: pass it as a parameter"),
+    ("2026-01'--", "the quote and -- reached the SQL text: pass the kid as a parameter"),
+    ("' OR '1'='1", "the kid rewrote the query (OR '1'='1'): pass it as a parameter"),
+    ("x' OR 1=1 --", "the kid rewrote the query (OR 1=1): pass it as a parameter"),
+    ("nope' OR kid LIKE '%", "the kid rewrote the query: pass it as a parameter"),
+    ("x' UNION SELECT 'evil' --", "the kid added a UNION SELECT: pass it as a parameter"),
+    ("x' UNION SELECT secret FROM keys --", "the kid added a UNION SELECT: pass it as a parameter"),
+    ("2026-01' --", "the kid commented out the rest of the query: pass it as a parameter"),
+    ('x" OR "1"="1', "the kid rewrote the query: pass it as a parameter"),
+    ("2026-01\0", "a NUL byte cut the kid short: compare the whole string, as a parameter"),
+    ("2026-01\\", "a backslash changed the kid: compare it exactly, as a parameter"),
+)
+
+
+def _lookup_db() -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE keys (kid TEXT PRIMARY KEY, secret TEXT NOT NULL)")
+    db.executemany("INSERT INTO keys VALUES (?, ?)", list(_HONEST.items()))
+    return db
+
+
 def _safe_lookup(answer: Any) -> str | None:
     if not callable(answer):
         return "pass your function itself (no parentheses)"
-    with closing(sqlite3.connect(":memory:")) as db:
-        db.execute("CREATE TABLE keys (kid TEXT PRIMARY KEY, secret TEXT NOT NULL)")
-        db.executemany("INSERT INTO keys VALUES (?, ?)", list(_HONEST.items()))
+    if is_starter(answer, _LOOKUP_STARTER):
+        return NOT_ATTEMPTED
+    with closing(_lookup_db()) as db:
         for kid, secret in _HONEST.items():
             got = answer(db, kid)
             if got is None:
-                return (
-                    NOT_ATTEMPTED if kid == "2026-01" else f"kid {kid!r} exists; you returned None"
-                )
+                return f"kid {kid!r} exists; you returned None"
             if got not in (secret, secret.encode()):
                 return f"for kid {kid!r} you returned {got!r}, expected {secret!r}"
-        for kid in _PAYLOADS:
-            try:
-                got = answer(db, kid)
-            except sqlite3.Error as exc:
-                return f"kid {kid!r} broke your query ({exc}): it still reaches the SQL text"
-            if got is not None:
-                return f"kid {kid!r} returned {got!r}; it should find no key (None)"
         if answer(db, "2026-03") is not None:
             return "an unknown kid should give None"
+        for kid, mistake in _NEAR_MISSES:
+            try:
+                got = answer(db, kid)
+            except (sqlite3.Error, ValueError) as exc:
+                return f"kid {kid!r} broke your query ({exc}): it still reaches the SQL text"
+            if got is not None:
+                return f"kid {kid!r} returned {got!r}, but no key has that kid: {mistake}"
+        remaining = db.execute("SELECT kid, secret FROM keys ORDER BY kid").fetchall()
+        if dict(remaining) != _HONEST:
+            return "the key table changed while your function ran: it must only read"
     return None
 
 
@@ -182,12 +247,7 @@ def lookup_secret(db, kid):
 
 
 answer = lookup_secret""",
-        starter="""\
-def lookup_secret(db, kid):
-    ...  # return the secret stored for kid, or None
-
-
-answer = lookup_secret""",
+        starter=_LOOKUP_STARTER,
         success="A parameter is a value, whatever quotes it holds: the query cannot be rewritten.",
     ),
 )

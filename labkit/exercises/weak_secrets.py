@@ -8,7 +8,8 @@ from typing import Any
 from labkit import algorithms, tokens
 from labkit.attacks.crack import Target
 from labkit.errors import LabkitError
-from labkit.exercises import NOT_ATTEMPTED, Exercise, token_answer
+from labkit.exercises import NOT_ATTEMPTED, Exercise, _probes, token_answer
+from labkit.exercises._probes import is_starter
 
 __all__ = ["EXERCISES", "GPU_RATE", "MANGLED_TOKEN"]
 
@@ -25,16 +26,22 @@ _MANGLED_SECRET = b"Dr@g0n2025"  # kept for checking 05.2; finding it is exercis
 GPU_RATE = 10**10
 """Guesses per second assumed for exercise 05.3: a round number for a rig of GPUs."""
 
-_YEAR = 365.25 * 24 * 3600
-
 
 def _cracked(answer: Any) -> str | None:
+    if isinstance(answer, (bytearray, memoryview)):
+        answer = bytes(answer)
     if not isinstance(answer, (str, bytes)):
         return f"give the secret as a str or bytes, not {type(answer).__name__}"
-    if Target.from_token(MANGLED_TOKEN).matches(answer):
+    target = Target.from_token(MANGLED_TOKEN)
+    if target.matches(answer):
         return None
-    if answer in ("dragon", b"dragon"):
+    raw = answer.encode("utf-8", "surrogateescape") if isinstance(answer, str) else answer
+    if raw != raw.strip() and target.matches(raw.strip()):
+        return f"{answer!r} has stray whitespace or a line end (read from a file?): strip it"
+    if raw.lower() == b"dragon":
         return "that is the word it was built from; the rules turn it into the real secret"
+    if raw.lower() == _MANGLED_SECRET.lower():
+        return f"{answer!r} has the right letters in the wrong case: the secret is case-sensitive"
     return f"{answer!r} does not produce the token's signature; did you pass rules=True?"
 
 
@@ -44,11 +51,18 @@ def _forged(answer: Any) -> str | None:
         return forged
     original = tokens.parse(MANGLED_TOKEN)
     if forged.header.get("alg") != "HS256":
-        return "sign it with HS256, like the original"
+        return f"sign it with HS256, like the original, not {forged.header.get('alg')!r}"
     if forged.payload.get("role") != "admin":
         return "the payload's role should be 'admin'"
     if {**forged.payload, "role": "reader"} != original.payload:
-        return "keep every other claim as it was"
+        changed = sorted(
+            name
+            for name in {*forged.payload, *original.payload} - {"role"}
+            if forged.payload.get(name) != original.payload.get(name)
+        )
+        return f"keep every other claim as it was (you changed {', '.join(changed)})"
+    if not forged.signature:
+        return "the signature is empty: sign the new header.payload with the cracked secret"
     try:
         valid = algorithms.verify("HS256", _MANGLED_SECRET, forged.signing_input, forged.signature)
     except LabkitError as exc:  # pragma: no cover - the header was checked above
@@ -56,35 +70,144 @@ def _forged(answer: Any) -> str | None:
     return None if valid else "the signature does not verify: sign with the secret you cracked"
 
 
+_YEAR = 365.25 * 24 * 3600
+_TOLERANCE = 0.05  # so 1.3, the figure rounded to two digits, counts
+
+
+def _expected_years() -> float:
+    return 62**10 / 2 / GPU_RATE / _YEAR
+
+
+# Answers a learner reaches by one slip, and what to tell them.
+_SLIPS: tuple[tuple[float, str], ...] = (
+    (
+        62**10 / GPU_RATE / _YEAR,
+        "that is the whole keyspace; on average the secret turns up halfway",
+    ),
+    (62**10 / 2 / GPU_RATE, "that is in seconds: divide by 365.25 * 24 * 3600 for years"),
+    (62**10 / GPU_RATE, "that is the whole keyspace, in seconds: halve it, then convert to years"),
+    (62**10 / 2 / GPU_RATE / 86400, "that is in days: divide by 365.25 as well"),
+    (62**10 / 2 / GPU_RATE / 3600, "that is in hours: divide by 24 * 365.25 as well"),
+    (62**10 / 2 / GPU_RATE / 60, "that is in minutes: divide by 60 * 24 * 365.25 as well"),
+    (26**10 / 2 / GPU_RATE / _YEAR, "that is for 26 lower-case letters; the alphabet has 62"),
+    (
+        36**10 / 2 / GPU_RATE / _YEAR,
+        "that is for 36 symbols; letters of both cases and digits are 62",
+    ),
+    (95**10 / 2 / GPU_RATE / _YEAR, "that is for 95 printable characters; the alphabet has 62"),
+    (
+        10**62 / 2 / GPU_RATE / _YEAR,
+        "that is 10 ** 62; the count is 62 ** 10 (62 symbols, 10 places)",
+    ),
+    (2**62 / 2 / GPU_RATE / _YEAR, "that is 2 ** 62; the count is 62 ** 10"),
+    (62 * 10 / 2 / GPU_RATE / _YEAR, "62 * 10 is not the count of secrets: it is 62 ** 10"),
+)
+
+
 def _years(answer: Any) -> str | None:
     if not isinstance(answer, (int, float)) or isinstance(answer, bool):
         return f"give a number of years, not {type(answer).__name__}"
-    expected = 62**10 / 2 / GPU_RATE / _YEAR
-    if math.isclose(answer, expected, rel_tol=0.02):
+    if not math.isfinite(answer) or answer <= 0:
+        return f"{answer} is not a duration: give a positive, finite number of years"
+    if math.isclose(answer, _expected_years(), rel_tol=_TOLERANCE):
         return None
-    if math.isclose(answer, 2 * expected, rel_tol=0.02):
-        return "that is the time for the whole keyspace; on average the secret turns up halfway"
+    for value, slip in _SLIPS:
+        if math.isclose(answer, value, rel_tol=_TOLERANCE):
+            return slip
     return f"{answer:.4g} years is not it; start from 62 ** 10 possible secrets"
 
 
+_SECRET_STARTER = """\
+def make_secret() -> bytes:
+    ...  # your code here
+
+
+answer = make_secret"""
+
+_NEEDED_BYTES = 32  # RFC 7518 section 3.2: an HS256 key at least as long as the hash output
+_PROBED_BYTES = 96  # how many of the drawn bytes are tested for influence, at most
+_HEX = frozenset("0123456789abcdefABCDEF")
+_B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=")
+
+
+def _capacity_bits(secret: bytes | str) -> float:
+    """How many bits the returned value can hold, by its alphabet (hex, base64, or any text)."""
+    if isinstance(secret, bytes):
+        return 8.0 * len(secret)
+    chars = set(secret)
+    per_char = 4.0 if chars <= _HEX else 6.0 if chars <= _B64 else math.log2(95)
+    return per_char * len(secret)
+
+
 def _secret_maker(answer: Any) -> str | None:
+    """Prove the secret comes from the OS CSPRNG, 256 bits of it, fresh on every call.
+
+    The function runs under a rigged CSPRNG (``_probes.rigged``): a deterministic
+    stream, clocks stopped, ``random`` seeded. It must draw at least 32 bytes from
+    that stream, give the same secret for the same stream (so nothing else feeds
+    it: no clock, counter or Mersenne Twister), and change when any one of at
+    least 32 of the drawn bytes changes (so hashing or truncating did not throw
+    the randomness away). Unrigged, it must give a new secret on every call.
+    """
     if not callable(answer):
         return "pass your function itself (no parentheses)"
-    made = [answer() for _ in range(3)]
-    if any(secret is None for secret in made):
+    if is_starter(answer, _SECRET_STARTER):
         return NOT_ATTEMPTED
-    for secret in made:
+    made = []
+    for _ in range(4):
+        secret = answer()
+        if secret is None:
+            return "your function returned None: return the new secret"
+        if isinstance(secret, (bytearray, memoryview)):
+            secret = bytes(secret)
         if not isinstance(secret, (bytes, str)):
             return f"return bytes (or text), not {type(secret).__name__}"
-        size = len(secret) if isinstance(secret, bytes) else len(secret) * 3 // 4
-        if size < 32:
-            return (
-                f"{size} bytes of randomness is too few: HS256 needs at least 32 "
-                "(RFC 7518 section 3.2)"
-            )
+        made.append(secret)
     if len(set(made)) < len(made):
         return "it returned the same secret twice: make a fresh random one on every call"
+    bits = min(map(_capacity_bits, made))
+    if bits < 8 * _NEEDED_BYTES:
+        return (
+            f"the secret can hold only {bits:.0f} bits; HS256 needs 256, i.e. 32 random "
+            "bytes (RFC 7518 section 3.2)"
+        )
+    namespace = getattr(answer, "__globals__", None)
+    seed = b"labkit 05.4 rigged CSPRNG"
+    baseline, drawn = _rigged_call(answer, _probes.Stream(seed), namespace)
+    if drawn == 0:
+        return (
+            "it drew no bytes from the operating system's CSPRNG (os.urandom, secrets): "
+            "random, a clock or a counter is predictable, hashed or not"
+        )
+    if drawn < _NEEDED_BYTES:
+        return (
+            f"it drew only {drawn} random byte{'s' if drawn > 1 else ''} ({8 * drawn} bits) "
+            f"from the CSPRNG; HS256 needs {_NEEDED_BYTES} (256 bits), padded or hashed or not"
+        )
+    again, _ = _rigged_call(answer, _probes.Stream(seed), namespace)
+    if again != baseline:
+        return (
+            "with the same CSPRNG bytes it made a different secret: something else feeds it "
+            "(a clock, a counter, random); use the CSPRNG's bytes alone"
+        )
+    influential = sum(
+        _rigged_call(answer, _probes.Stream(seed, flip=index), namespace)[0] != baseline
+        for index in range(min(drawn, _PROBED_BYTES))
+    )
+    if influential < _NEEDED_BYTES:
+        return (
+            f"only {influential} of the {drawn} random bytes it drew change the secret: "
+            f"the rest are thrown away (a slice, or a hash of a part); HS256 needs {_NEEDED_BYTES}"
+        )
     return None
+
+
+def _rigged_call(
+    answer: Any, stream: _probes.Stream, namespace: dict[str, Any] | None
+) -> tuple[Any, int]:
+    with _probes.rigged(stream, namespace):
+        secret = answer()
+    return secret, stream.drawn
 
 
 EXERCISES = (
@@ -131,7 +254,7 @@ seconds = guesses / GPU_RATE
 answer = seconds / (365.25 * 24 * 3600)""",
         starter="answer = ...",
         success=(
-            "About 1.3 years: random, yet 10 characters are too few against offline guessing. "
+            "About 1.33 years: random, yet 10 characters are too few against offline guessing. "
             "32 random bytes would take about 10**59 years."
         ),
     ),
@@ -152,12 +275,7 @@ def make_secret() -> bytes:
 
 
 answer = make_secret""",
-        starter="""\
-def make_secret() -> bytes:
-    ...  # your code here
-
-
-answer = make_secret""",
+        starter=_SECRET_STARTER,
         success="256 random bits: no wordlist, rule or GPU will ever find it.",
     ),
 )
