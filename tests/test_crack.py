@@ -521,3 +521,16 @@ def test_malformed_token_property_only_labkit_errors(token: str) -> None:
     except LabkitError:
         return
     assert target.alg in ("HS256", "HS384", "HS512")
+
+
+@pytest.mark.parametrize("payload", [b"[" * 2000 + b"]" * 2000, b'{"n": ' + b"9" * 5000 + b"}"])
+def test_deep_nesting_or_huge_number_payload_is_malformed_not_not_found(payload: bytes) -> None:
+    """A payload that would exhaust the JSON parser is refused (exit 2), not 'not found'."""
+    token = ".".join(
+        tokens.b64url_encode(part) for part in (b'{"alg":"HS256"}', payload, b"x" * 32)
+    )
+    with pytest.raises(MalformedTokenError):
+        Target.from_token(token)
+    result = run_labkit("crack", token)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("labkit crack: malformed")
