@@ -121,10 +121,7 @@ class AuthorizerConfig:
             )
         if self.jwks_url is not None and self.secret is not None:
             raise ConfigurationError("set JWKS_URL or JWT_SECRET, not both")
-        if not isinstance(self.required, tuple) or not all(
-            isinstance(name, str) and name and name == name.strip() and "," not in name
-            for name in self.required
-        ):
+        if not isinstance(self.required, tuple) or not all(map(_claim_name, self.required)):
             raise ConfigurationError(
                 f"REQUIRED_CLAIMS must name claims, got {self.required!r}",
                 "comma-separated claim names, say 'sub,scope'",
@@ -177,6 +174,11 @@ class AuthorizerConfig:
             required=required,
             require_exp=_flag(env, "REQUIRE_EXP", default=True),
         )
+
+
+def _claim_name(name: object) -> bool:
+    """A plausible claim name for REQUIRED_CLAIMS: no commas, no whitespace, not empty."""
+    return isinstance(name, str) and bool(name) and not any(c == "," or c.isspace() for c in name)
 
 
 _TRUE = ("true", "1", "yes", "on")
