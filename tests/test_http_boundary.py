@@ -366,6 +366,18 @@ def test_lone_surrogate_refresh_token_is_400(servers: dict[str, Served], logs: _
         assert_clean(status, answer, logs)
 
 
+def test_lone_surrogate_predict_text_is_400(servers: dict[str, Served], logs: _Records) -> None:
+    for served in servers.values():
+        token = served.api.idp.issue("bob", "admin", ("profile", "predict"))
+        headers = [(b"Authorization", f"Bearer {token}".encode("ascii"))]
+        body = b'{"text": "great \\ud800 model"}'
+        status, answer = send(served, "POST", "/api/predict", headers=headers, body=body)
+        assert status == 400, (status, answer[:200])
+        assert_clean(status, answer, logs)
+        body = b'{"text": "great \\ud83d\\ude00 model"}'  # a valid pair: an emoji
+        assert send(served, "POST", "/api/predict", headers=headers, body=body)[0] == 200
+
+
 def test_surrogate_pairs_are_ordinary_text(servers: dict[str, Served]) -> None:
     # A valid pair is one character (U+1F600): a wrong password, not a malformed one.
     body = b'{"username": "alice", "password": "\\ud83d\\ude00"}'
