@@ -11,7 +11,7 @@ tests pin each attack of issue 12 as a regression test.
 
 Every server's log records (``werkzeug``, ``labkit``) and everything written
 to ``sys.stderr`` while the module runs are captured; no record may carry a
-traceback.
+traceback. ``LABKIT_HTTP_FUZZ_EXAMPLES=500`` runs a longer campaign (default 40 a test).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import base64
 import io
 import json
 import logging
+import os
 import socket
 import sys
 import threading
@@ -43,7 +44,7 @@ MODES = {
     "jwt": {"mode": "jwt"},
 }
 BOUNDED = settings(
-    max_examples=40,
+    max_examples=int(os.environ.get("LABKIT_HTTP_FUZZ_EXAMPLES", "40")),  # more for a campaign
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -546,7 +547,7 @@ def test_connections_beyond_the_limit_wait_instead_of_taking_threads() -> None:
         try:
             time.sleep(0.2)
             workers = [t for t in threading.enumerate() if "process_request" in t.name]
-            assert len(workers) <= 2
+            assert len(workers) == 2  # five connections, two threads: three wait their turn
             response = requests.get(f"{api.url}/api/health", timeout=20)  # once slots free up
             assert response.status_code == 200
         finally:
