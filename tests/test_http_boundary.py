@@ -137,13 +137,14 @@ def assert_no_traceback(logs: _Records) -> None:
 
 def send(
     served: Served,
-    method: str,
-    path: str,
+    method: str | bytes,
+    path: str | bytes,
     headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
     body: bytes = b"",
 ) -> tuple[int, bytes]:
     """One raw HTTP/1.1 request; the status and body (the server closes every connection)."""
-    lines = [f"{method} {path} HTTP/1.1".encode("ascii"), b"Host: 127.0.0.1"]
+    line = b" ".join(x if isinstance(x, bytes) else x.encode("ascii") for x in (method, path))
+    lines = [line + b" HTTP/1.1", b"Host: 127.0.0.1"]
     lines += [name + b": " + value for name, value in headers]
     lines += [b"Content-Length: " + str(len(body)).encode("ascii"), b"Connection: close"]
     request = b"\r\n".join(lines) + b"\r\n\r\n" + body
@@ -300,6 +301,28 @@ def test_no_json_body_gets_a_5xx_or_a_traceback(
     headers.append((b"Content-Type", b"application/json"))
     status, answer = send(served, *route, headers=headers, body=body)
     assert_clean(status, answer, logs)
+
+
+REQUEST_TARGET = st.binary(max_size=60).map(
+    lambda b: b"/" + bytes(c for c in b if c not in b" \r\n")
+) | st.sampled_from([p.encode() + b"?x=\xff" for _, p in ROUTES] + [b"/api/profile/", b"//login"])
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+@settings(BOUNDED, max_examples=max(10, BOUNDED.max_examples // 2))
+@given(
+    method=st.sampled_from([b"GET", b"POST", b"PUT", b"HEAD", b"OPTIONS", b"G\xe9T"]),
+    target=REQUEST_TARGET,
+)
+def test_no_request_line_gets_a_5xx_or_a_traceback(
+    servers: dict[str, Served], logs: _Records, mode: str, method: bytes, target: bytes
+) -> None:
+    token = servers[mode].api.idp.issue("bob", "admin", ("profile", "predict"))
+    headers = [(b"Authorization", f"Bearer {token}".encode("ascii"))]
+    status, body = send(servers[mode], method, target, headers=headers)
+    assert status < 500, (status, body[:300])
+    assert b"Traceback" not in body
+    assert_no_traceback(logs)
 
 
 # Regression tests, one per attack class ----------------------------------------------------------
