@@ -1,6 +1,6 @@
 """Slow clients against the local gateway: normal request rate with and without tricklers.
 
-    .venv/bin/python bench/slow_clients.py [--requests 500] [--clients 8] [--slow 10]
+    .venv/bin/python bench/slow_clients.py [--requests 300] [--clients 8] [--slow 10]
 
 Serves the hardened preset on 127.0.0.1. Normal clients (``--clients`` threads)
 send ``GET /api/profile`` with a valid token as fast as they can; the rate is
@@ -8,8 +8,9 @@ measured without, then with ``--slow`` trickling connections open
 (slowloris-style: each sends a request line, then one header byte every
 ``--interval`` seconds and never finishes; when the server cuts it off at its
 read deadline it reconnects at once). The two phases alternate for
-``--rounds`` rounds and the medians are compared: the ratio "with / without"
-should be within a few percent of 1. It also prints how many trickling
+``--rounds`` rounds, in ABBA order so drift in the machine's load hits both
+alike; each round gives a ratio "with / without", and their median should be
+within a few percent of 1. It also prints how many trickling
 connections the server cut off, and the count of 5xx answers (exit 1 if any,
 or if a normal request failed).
 
@@ -107,16 +108,17 @@ class SlowResult:
 
     @property
     def ratio(self) -> float:
-        return statistics.median(self.with_slow) / statistics.median(self.without)
+        """The median over rounds of (rate with tricklers) / (rate without, same round)."""
+        return statistics.median(w / wo for w, wo in zip(self.with_slow, self.without, strict=True))
 
 
 def run(
     *,
-    total: int = 500,
+    total: int = 300,
     clients: int = 8,
     slow: int = 10,
     interval: float = 1.0,
-    rounds: int = 3,
+    rounds: int = 8,
     read_timeout: float = READ_TIMEOUT,
 ) -> SlowResult:
     """Alternate rounds without and with ``slow`` trickling connections; the rates of each."""
@@ -125,26 +127,28 @@ def run(
         token = api.idp.issue("alice", "reader", ("profile",))
         measure(api, token, clients * 5, clients)  # warm up: imports, the authorizer cache
         without, with_slow, statuses, cut_off = [], [], Counter[int](), 0
-        for _ in range(rounds):
-            rate, seen = measure(api, token, total, clients)
-            without.append(rate)
-            statuses += seen
-            with Tricklers((host, int(port)), slow, interval) as tricklers:
-                time.sleep(min(1.5, interval * 1.5))  # every trickler is mid-request
-                rate, seen = measure(api, token, total, clients)
-            with_slow.append(rate)
-            statuses += seen
-            cut_off += tricklers.cut_off
+        for index in range(rounds):
+            for phase in ("without", "with") if index % 2 == 0 else ("with", "without"):
+                if phase == "without":
+                    rate, seen = measure(api, token, total, clients)
+                    without.append(rate)
+                else:
+                    with Tricklers((host, int(port)), slow, interval) as tricklers:
+                        time.sleep(min(1.5, interval * 1.5))  # every trickler is mid-request
+                        rate, seen = measure(api, token, total, clients)
+                    with_slow.append(rate)
+                    cut_off += tricklers.cut_off
+                statuses += seen
     return SlowResult(without, with_slow, statuses, cut_off)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=500, help="per phase and round")
+    parser.add_argument("--requests", type=int, default=300, help="per phase and round")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--slow", type=int, default=10, help="trickling connections")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between bytes")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--read-timeout", type=float, default=READ_TIMEOUT)
     args = parser.parse_args(argv)
     result = run(
@@ -164,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"without tricklers: median {statistics.median(result.without):.0f} req/s ({rounds})")
     rounds = ", ".join(f"{r:.0f}" for r in result.with_slow)
     print(f"with tricklers:    median {statistics.median(result.with_slow):.0f} req/s ({rounds})")
-    print(f"with / without: {result.ratio:.3f}")
+    print(f"with / without, median of the rounds' ratios: {result.ratio:.3f}")
     print(f"trickling connections cut off by the read deadline: {result.cut_off}")
     statuses = ", ".join(f"{s}: {n}" for s, n in sorted(result.statuses.items()))
     print(f"normal clients' statuses: {statuses}")
