@@ -372,6 +372,8 @@ def test_deep_nesting_token_gets_the_jwt_authorizers_invalid_token_challenge(
         b'{"username": "\\ud800", "password": "wonderland"}',
         b'{"username": "alice", "password": "wonder\\udc00land"}',
         b'{"username": "alice", "password": "wonderland", "scope": "\\ud800"}',
+        b'{"username": "alice", "password": "wonderland", "note": ["\\udfff"]}',
+        b'{"username": "alice", "password": "wonderland", "\\ud800": 1}',
     ],
 )
 def test_lone_surrogate_password_is_400(

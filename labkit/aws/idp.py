@@ -419,7 +419,7 @@ class IdentityProvider:
             return user.scopes
         if not isinstance(scope, str):
             raise IdpError(400, "scope must be a space-separated string")
-        asked = tuple(dict.fromkeys(scope.split()))
+        asked = tuple(dict.fromkeys(_text(scope, "scope").split()))
         extra = [s for s in asked if s not in user.scopes]
         if extra:
             raise IdpError(400, f"{user.username} may not have scope {extra[0]!r}")
@@ -570,6 +570,14 @@ def _json_body(event: Mapping[str, Any], *, optional: bool = False) -> dict[str,
         raise IdpError(400, "the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise IdpError(400, "the body must be a JSON object")
+    try:  # any member, even one the route ignores: the body must be Unicode text throughout
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise IdpError(
+            400,
+            "the body holds a lone UTF-16 surrogate (a \\ud800-\\udfff escape): not Unicode text",
+            "RFC 8259 section 8.2: strings with unpaired surrogates behave unpredictably",
+        ) from None
     return body
 
 
