@@ -34,7 +34,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from labkit.aws import FrozenClock, idp, serve
+from labkit.aws.authorizer import Authorizer, AuthorizerConfig
 from labkit.aws.server import Api
+from labkit.errors import InvalidTokenError
 
 NOW = 1_767_258_000  # 2026-01-01 09:00 UTC
 MODES = {
@@ -587,3 +589,31 @@ def test_a_stalled_tls_handshake_does_not_block_other_clients() -> None:
             time.sleep(0.1)
             response = requests.get(f"{api.url}/api/health", verify=api.certificate, timeout=10)
             assert response.status_code == 200
+
+
+# ECDSA malleability: the deny-list keys on jti, not on the token string --------------------------
+
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def malleated(token: str) -> str:
+    """The same ES256 token with its signature (r, s) rewritten as (r, n - s): still valid."""
+    head, body, signature = token.split(".")
+    raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    r, s = raw[:32], int.from_bytes(raw[32:], "big")
+    return f"{head}.{body}.{b64(r + (P256_ORDER - s).to_bytes(32, 'big'))}"
+
+
+def test_ecdsa_malleability_cannot_bring_a_logged_out_token_back() -> None:
+    clock = FrozenClock(NOW)
+    provider = idp.IdentityProvider(alg="ES256", clock=clock)
+    config = AuthorizerConfig(provider.issuer, provider.audience, ("ES256",))
+    check = Authorizer(config, key=provider.jwks, is_revoked=provider.is_revoked, clock=clock)
+    token = provider.login("alice", "wonderland")["access_token"]
+    twin = malleated(token)
+    assert twin != token
+    assert check.claims(twin)["sub"] == "alice"  # a second valid string for the same token
+    provider.logout(twin)  # logging out either string revokes the jti both carry
+    for candidate in (token, twin):
+        with pytest.raises(InvalidTokenError, match="revoked"):
+            check.claims(candidate)
