@@ -299,8 +299,8 @@ def test_no_json_body_gets_a_5xx_or_a_traceback(
     served = servers[mode]
     if token is None:  # a real token, so /api/predict reads the body
         token = served.api.idp.issue("bob", "admin", ("profile", "predict"))
-    headers = [(b"Authorization", b"Bearer " + token.encode("latin-1", "replace"))]
-    headers.append((b"Content-Type", b"application/json"))
+    value = token.encode("latin-1", "replace").replace(b"\r", b"").replace(b"\n", b"")
+    headers = [(b"Authorization", b"Bearer " + value), (b"Content-Type", b"application/json")]
     status, answer = send(served, *route, headers=headers, body=body)
     assert_clean(status, answer, logs)
 
@@ -566,6 +566,22 @@ def test_trickling_client_is_cut_off_at_its_deadline() -> None:
             conn.settimeout(5)
             assert conn.recv(1024) == b""
         assert sent < 150  # a byte every 50 ms kept each wait short, but not the whole request
+
+
+def test_an_unread_body_does_not_hold_the_connection_until_the_deadline() -> None:
+    # A refused request leaves its body unread; the server discards what has arrived and
+    # closes, rather than waiting for a client that keeps its end open.
+    with serve(read_timeout=60.0) as api:
+        (conn,) = idle_connections(api, 1)
+        body = b"x" * 200_000
+        head = b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer a.b.c\r\n"
+        with conn:
+            conn.sendall(head + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            conn.settimeout(10)  # far less than the read timeout: a wait that long fails
+            answer = b""
+            while chunk := conn.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 401")
 
 
 def test_connections_beyond_the_limit_wait_instead_of_taking_threads() -> None:

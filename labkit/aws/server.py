@@ -69,6 +69,7 @@ READ_TIMEOUT = 10.0
 """Seconds a connection has to deliver its request (TLS handshake, line, headers, body)."""
 MAX_CONNECTIONS = 64
 """Connections served at once (one thread each); more wait in the listen backlog."""
+_DRAIN_WAIT = 0.05  # seconds to wait for more of a body nobody will read
 
 Mode = Literal["rest", "http", "jwt"]
 
@@ -313,16 +314,28 @@ class _DeadlineReader(socket.SocketIO):
 
     The socket timeout alone bounds each wait, so a client sending a byte a
     second would never trip it; the deadline bounds the whole request.
+
+    Once the answer is on its way (``draining``), werkzeug reads and discards
+    whatever body the app left unread; then a read takes only what has
+    already arrived, so a client that keeps its end open does not hold the
+    thread until the deadline.
     """
 
     def __init__(self, sock: socket.socket, deadline: float, idle: float) -> None:
         super().__init__(sock, "rb")
         self._deadline, self._idle = deadline, idle
+        self.draining = False
 
     def readinto(self, buffer: Any) -> int | None:
         left = self._deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("the request took longer than the server's read timeout")
+        if self.draining:
+            self._sock.settimeout(min(left, _DRAIN_WAIT))
+            try:
+                return self._sock.recv_into(buffer)
+            except TimeoutError:
+                return 0  # nothing more has arrived: the discarded body ends here
         self._sock.settimeout(min(left, self._idle))
         return super().readinto(buffer)
 
@@ -360,7 +373,8 @@ class _JsonErrorsHandler(WSGIRequestHandler):
         self.timeout = self.read_timeout  # socketserver applies it to the socket
         super().setup()
         deadline = time.monotonic() + self.read_timeout
-        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, deadline, self.timeout))
+        self._reader = _DeadlineReader(self.connection, deadline, self.timeout)
+        self.rfile = io.BufferedReader(self._reader)
 
     def handle(self) -> None:
         if isinstance(self.connection, ssl.SSLSocket):
@@ -373,6 +387,7 @@ class _JsonErrorsHandler(WSGIRequestHandler):
 
     def send_response(self, code: int, message: str | None = None) -> None:
         self.connection.settimeout(self.timeout)  # the answer gets the full timeout to go out
+        self._reader.draining = True  # the app has read what it needed (the gateway never streams)
         super().send_response(code, message)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
