@@ -221,3 +221,84 @@ def test_the_article_handler_is_the_source_articles_code(idp: IdentityProvider) 
     assert denied == article.generate_policy("user", "Deny", ARN)
     source = inspect.getsource(article)
     assert "'your-256-bit-secret'" in source
+
+
+# REQUIRED_CLAIMS and REQUIRE_EXP: naming claims never drops exp -----------------------------------
+
+NEW_REQUIRED_CONTRACT = "require_exp" in inspect.signature(labkit.verify).parameters
+"""labkit.verify's contract of issue 12: ``required`` names claims IN ADDITION to exp."""
+needs_new_required_contract = pytest.mark.xfail(
+    not NEW_REQUIRED_CONTRACT,
+    reason="needs labkit.verify(required=..., require_exp=...) of issue 12 (verify.py change)",
+    strict=True,
+)
+HS_ENV = {**ENV, "JWT_SECRET": keys.demo_secret().decode("ascii"), "JWT_ALGORITHMS": "HS256"}
+T0 = 1_767_258_000
+
+
+def hs_authorizer(**env: str) -> Authorizer:
+    return Authorizer(AuthorizerConfig.from_env({**HS_ENV, **env}), clock=FrozenClock(T0))
+
+
+def hs_token(**claims: object) -> str:
+    base = {"iss": ENV["JWT_ISSUER"], "aud": ENV["JWT_AUDIENCE"], "sub": "alice", "exp": T0 + 60}
+    merged = {k: v for k, v in {**base, **claims}.items() if v is not None}
+    return labkit.algorithms.sign_token(merged, keys.demo_secret(), "HS256")
+
+
+def test_required_claims_are_read_from_the_environment_and_keep_exp() -> None:
+    config = AuthorizerConfig.from_env({**HS_ENV, "REQUIRED_CLAIMS": " sub, scope,,sub"})
+    assert config.required == ("sub", "scope")
+    assert config.require_exp is True
+    assert config.verify_options() == {"required": ("sub", "scope")}  # exp stays implied
+    assert AuthorizerConfig.from_env(HS_ENV).verify_options() == {}  # the verifier's default
+    listed = AuthorizerConfig.from_env({**HS_ENV, "REQUIRED_CLAIMS": "exp,sub"})
+    assert listed.verify_options() == {"required": ("sub",)}
+
+
+@pytest.mark.parametrize("value", ["false", "FALSE", "0", "no", " off "])
+def test_require_exp_false_is_the_explicit_opt_out(value: str) -> None:
+    config = AuthorizerConfig.from_env({**HS_ENV, "REQUIRE_EXP": value, "REQUIRED_CLAIMS": "sub"})
+    assert config.require_exp is False
+    assert config.verify_options() == {"required": ("sub",), "require_exp": False}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"REQUIRE_EXP": "maybe"}, "REQUIRE_EXP must be true or false"),
+        ({"REQUIRE_EXP": "false", "REQUIRED_CLAIMS": "exp"}, "names exp"),
+    ],
+)
+def test_bad_required_settings_are_configuration_errors(env: dict, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        AuthorizerConfig.from_env({**HS_ENV, **env})
+    with pytest.raises(ConfigurationError, match="REQUIRED_CLAIMS"):
+        AuthorizerConfig(issuer="i", audience="a", secret="s", required=("sub scope",))
+
+
+def test_required_claims_are_enforced() -> None:
+    strict = hs_authorizer(REQUIRED_CLAIMS="sub,scope")
+    assert strict.claims(hs_token(scope="profile"))["scope"] == "profile"
+    with pytest.raises(InvalidTokenError, match="scope"):
+        strict.claims(hs_token())  # no scope
+    with pytest.raises(InvalidTokenError):
+        strict.claims(hs_token(exp=T0 - 1))  # expired: exp is still checked
+
+
+@needs_new_required_contract
+def test_required_claims_sub_still_refuses_a_token_without_exp() -> None:
+    # Holds once labkit.verify keeps exp required when `required` names other claims.
+    with pytest.raises(InvalidTokenError, match="exp"):
+        hs_authorizer(REQUIRED_CLAIMS="sub").claims(hs_token(exp=None))
+
+
+@needs_new_required_contract
+def test_require_exp_false_accepts_a_token_without_exp() -> None:
+    claims = hs_authorizer(REQUIRE_EXP="false").claims(hs_token(exp=None))
+    assert claims["sub"] == "alice" and "exp" not in claims
+
+
+def test_a_token_without_exp_is_refused_by_default() -> None:
+    with pytest.raises(InvalidTokenError, match="exp"):
+        hs_authorizer().claims(hs_token(exp=None))

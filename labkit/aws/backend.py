@@ -124,6 +124,8 @@ def _predict(event: Mapping[str, Any], who: dict[str, Any]) -> dict[str, Any]:
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip():
         return _json(400, {"message": '"text" must be a non-empty string'})
+    if not text.isascii() and not _is_unicode(text):
+        return _json(400, {"message": '"text" holds a lone UTF-16 surrogate: not Unicode text'})
     if len(text) > _MAX_TEXT:
         return _json(413, {"message": f'"text" is over {_MAX_TEXT} characters'})
     result = predict(text)
@@ -137,6 +139,15 @@ def _predict(event: Mapping[str, Any], who: dict[str, Any]) -> dict[str, Any]:
             "sub": who["sub"],
         },
     )
+
+
+def _is_unicode(text: str) -> bool:
+    """False for a string holding a lone surrogate (a JSON escape like ``"\\ud800"``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _method_and_path(event: Mapping[str, Any]) -> tuple[str, str]:

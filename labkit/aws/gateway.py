@@ -31,6 +31,12 @@ Three kinds of API:
 The authorizer's answers are cached per identity source for ``cache_ttl``
 seconds (``labkit.aws.cache``), on the gateway's clock. ``log`` keeps the
 last decisions with the authorizer's reason, as CloudWatch would.
+
+Whatever a client sends, the gateway answers it as API Gateway would: a
+token the JWT authorizer cannot parse or verify, for any reason, is a 401
+with ``error="invalid_token"``, never a 500 (the 500 rows above are for a
+broken authorizer or configuration, not for a client's mistake). A client
+that stops sending mid-body is dropped quietly by the server.
 """
 
 from __future__ import annotations
@@ -61,7 +67,7 @@ from labkit.aws.policy import (
     check_context,
     check_response,
 )
-from labkit.errors import ConfigurationError, InvalidTokenError
+from labkit.errors import ConfigurationError, LabkitError
 from labkit.verify import verify
 
 __all__ = [
@@ -205,6 +211,8 @@ class Gateway:
         request = _Request(environ)
         try:
             response = self._dispatch(request)
+        except (TimeoutError, ConnectionError):  # the client stalled or left: the server drops it
+            raise
         except HTTPException as exc:  # body too large, and friends: still JSON
             response = _json(exc.code or 400, {"message": exc.name})
         except Exception:  # the gateway itself must never show a traceback
@@ -334,11 +342,14 @@ class Gateway:
                 issuer=self.jwt.issuer,
                 now=self.clock(),
             )
-        except InvalidTokenError as exc:
+        except ConfigurationError:
+            raise  # the gateway's own settings are wrong: a 500, as for a broken authorizer
+        except Exception as exc:  # any token the verifier cannot handle is the token's fault
+            reason = _token_problem(exc)
             challenge = (
-                f'Bearer scope="" error="invalid_token" error_description="{_quoted(exc.message)}"'
+                f'Bearer scope="" error="invalid_token" error_description="{_quoted(reason)}"'
             )
-            decided = self._deny(request, 401, UNAUTHORIZED, "invalid_token", "-", exc.message)
+            decided = self._deny(request, 401, UNAUTHORIZED, "invalid_token", "-", reason)
             assert decided.response is not None
             decided.response.headers["www-authenticate"] = challenge
             return decided
@@ -539,6 +550,14 @@ def _json(status: int, body: Any, *, error_type: str | None = None) -> Response:
     if error_type:
         response.headers["x-amzn-ErrorType"] = error_type
     return response
+
+
+def _token_problem(exc: Exception) -> str:
+    """The one-line reason a token was refused; unexpected errors are named, not shown."""
+    if isinstance(exc, LabkitError):
+        return exc.message
+    log.warning("the JWT authorizer refused a token it could not parse: %s", type(exc).__name__)
+    return f"the token could not be processed ({type(exc).__name__})"
 
 
 def _quoted(text: str) -> str:

@@ -18,6 +18,22 @@ The best practices of the source article, built in:
   old one stays in the JWKS, so tokens already issued keep verifying until
   ``retire(kid)`` drops it.
 
+What an attacker can send it is handled too:
+
+- every login attempt costs exactly one scrypt of the presented password with
+  the same parameters, whether the user exists, the password is wrong or
+  right; nothing is memoised on a presented password, so response time says
+  nothing about which passwords or users are real (CWE-208);
+- every store is bounded (``MAX_SESSIONS``, ``MAX_LIVE_TOKENS``,
+  ``MAX_USED_REFRESH``; bodies over ``MAX_BODY_BYTES`` are 413). Eviction never
+  un-revokes a token: a deny-list entry is dropped only ``REVOCATION_GRACE``
+  seconds after its token's own ``exp``, when no verifier with a sane leeway
+  accepts it anyway. At capacity, new tokens are refused (429) rather than
+  old revocations forgotten;
+- a JSON string that is not Unicode text (a lone UTF-16 surrogate such as
+  ``"\\ud800"``, whose behaviour RFC 8259 section 8.2 calls unpredictable) is a
+  400, and a token that does not parse or verify is a 401, never a 5xx.
+
 DEMO ONLY: the keys are the kit's published demo keys and the users are
 ``alice`` / ``wonderland`` (role ``reader``) and ``bob`` / ``builder`` (role
 ``admin``).
@@ -28,6 +44,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import math
+import os
 import secrets
 import threading
 from collections.abc import Mapping
@@ -46,6 +65,11 @@ __all__ = [
     "AUDIENCE",
     "DEMO_USERS",
     "ISSUER",
+    "MAX_BODY_BYTES",
+    "MAX_LIVE_TOKENS",
+    "MAX_SESSIONS",
+    "MAX_USED_REFRESH",
+    "REVOCATION_GRACE",
     "DemoUser",
     "IdentityProvider",
     "IdpError",
@@ -57,7 +81,21 @@ ISSUER = "https://idp.labkit.local"
 AUDIENCE = "labkit-api"
 """The ``aud`` of those tokens: the demo API behind the gateway."""
 
-_MAX_BODY = 64 * 1024
+MAX_BODY_BYTES = 64 * 1024
+"""The largest request body the provider reads; larger ones are 413."""
+MAX_SESSIONS = 10_000
+"""Live login sessions (refresh-token families) kept; at capacity ``/login`` answers 429."""
+MAX_LIVE_TOKENS = 100_000
+"""Unexpired access tokens tracked (in sessions or on the deny-list); at capacity, 429."""
+MAX_USED_REFRESH = 16
+"""Used refresh tokens remembered per session for reuse detection. Older ones are forgotten:
+presenting one is then refused as unknown (still a 401, only without revoking the session)."""
+REVOCATION_GRACE = 300.0
+"""Seconds a revoked ``jti`` stays denied after its token's ``exp``: covers verifier leeway."""
+
+log = logging.getLogger(__name__)
+
+_MAX_TOKEN = 8192
 _CURVES = {"ES256": ec.SECP256R1(), "ES384": ec.SECP384R1(), "ES512": ec.SECP521R1()}
 
 
@@ -102,6 +140,14 @@ class SigningKey:
         return keys.to_jwk(self.private.public_key(), kid=self.kid, alg=self.alg)
 
 
+@dataclass(frozen=True)
+class _Credential:
+    """What a real IdP stores for a password: a random salt and the scrypt of the password."""
+
+    salt: bytes
+    digest: bytes
+
+
 @dataclass
 class _Refresh:
     sub: str
@@ -116,8 +162,7 @@ class _Family:
     """One login session: every access token's jti and refresh token it produced."""
 
     jtis: dict[str, float] = field(default_factory=dict)  # jti -> exp
-    refresh_hashes: set[str] = field(default_factory=set)
-    revoked: bool = False
+    refresh_hashes: list[str] = field(default_factory=list)  # oldest first
 
 
 class IdentityProvider:
@@ -144,7 +189,7 @@ class IdentityProvider:
         self.refresh_ttl = refresh_ttl
         self.clock = clock
         self.users = {user.username: user for user in users}
-        self._hashes = {user.username: _password_hash(user.password) for user in users}
+        self._credentials = {user.username: _enrolled(user) for user in users}
         private = keys.demo_key_for(alg) if key is None else key
         if kid is None and not isinstance(private, (bytes, str)):
             kid = keys.thumbprint(private)
@@ -153,6 +198,7 @@ class IdentityProvider:
         self._families: dict[str, _Family] = {}
         self._refresh: dict[str, _Refresh] = {}
         self._denied: dict[str, float] = {}  # jti -> exp
+        self._pruned_at = -math.inf
         self._lock = threading.RLock()
 
     # Keys ----------------------------------------------------------------------------------------
@@ -224,34 +270,44 @@ class IdentityProvider:
     # Tokens --------------------------------------------------------------------------------------
 
     def login(self, username: object, password: object, scope: object = None) -> dict[str, Any]:
-        """Check the password; an access token, a refresh token, and their lifetimes."""
-        if not isinstance(username, str) or not isinstance(password, str):
-            raise IdpError(400, "username and password must be strings")
-        user = self.users.get(username)
-        expected = self._hashes.get(username, _password_hash("\0no such user"))
-        supplied = _password_hash(password)
-        if not hmac.compare_digest(expected, supplied) or user is None:
+        """Check the password; an access token, a refresh token, and their lifetimes.
+
+        Exactly one scrypt per attempt, of the presented password, with the
+        same parameters for a known user, an unknown one, a wrong password
+        and the right one; the comparison is ``hmac.compare_digest``.
+        """
+        name = _text(username, "username")
+        presented = _text(password, "password")
+        user = self.users.get(name)
+        credential = self._credentials.get(name, _NO_SUCH_USER)
+        supplied = _kdf(presented, credential.salt)
+        if not hmac.compare_digest(credential.digest, supplied) or user is None:
             raise IdpError(401, "invalid username or password")
         scopes = self._granted(user, scope)
         with self._lock:
+            self._prune()
+            if len(self._families) >= MAX_SESSIONS:
+                raise IdpError(429, f"the identity provider holds {MAX_SESSIONS} live sessions")
             family_id = secrets.token_urlsafe(12)
             self._families[family_id] = _Family()
-            return self._tokens(user.username, scopes, family_id)
+            try:
+                return self._tokens(user.username, scopes, family_id)
+            except IdpError:
+                del self._families[family_id]
+                raise
 
     def refresh(self, refresh_token: object) -> dict[str, Any]:
         """Trade a refresh token for new tokens; a reused one revokes its whole family."""
-        if not isinstance(refresh_token, str) or not refresh_token:
-            raise IdpError(400, "refresh_token must be a non-empty string")
-        digest = _digest(refresh_token)
+        token = _text(refresh_token, "refresh_token")
+        if not token or len(token) > _MAX_TOKEN:
+            raise IdpError(400, "refresh_token must be a non-empty string (at most 8 KiB)")
+        digest = _digest(token)
         with self._lock:
             record = self._refresh.get(digest)
-            if record is None:
+            if record is None or record.family not in self._families:
                 raise IdpError(401, "unknown refresh token")
-            family = self._families[record.family]
-            if family.revoked:
-                raise IdpError(401, "this session was logged out")
             if record.used:
-                self._revoke_family(family)
+                self._revoke_family(record.family)
                 raise IdpError(
                     401,
                     "refresh token reused: the session is revoked",
@@ -259,18 +315,21 @@ class IdentityProvider:
                 )
             if self.clock() >= record.expires:
                 raise IdpError(401, "the refresh token has expired; log in again")
+            self._prune()
+            tokens_ = self._tokens(record.sub, record.scopes, record.family)
             record.used = True
-            return self._tokens(record.sub, record.scopes, record.family)
+            return tokens_
 
     def logout(self, access_token: object, refresh_token: object = None) -> list[str]:
         """Revoke the access token's ``jti`` and end its session; the revoked jtis."""
         claims = self.own_claims(access_token)
+        jti = claims["jti"]
         with self._lock:
-            family = next((f for f in self._families.values() if claims["jti"] in f.jtis), None)
-            if family is None:  # signed by us, but not a session we know (say, a restart)
-                self._denied[claims["jti"]] = float(claims.get("exp", self.clock()))
-                return [claims["jti"]]
-            return self._revoke_family(family)
+            family_id = next((i for i, f in self._families.items() if jti in f.jtis), None)
+            if family_id is None:  # signed by us, but not a session we know (say, a restart)
+                self._denied[jti] = _expiry(claims.get("exp"), self.clock() + self.access_ttl)
+                return [jti]
+            return self._revoke_family(family_id)
 
     def is_revoked(self, jti: str) -> bool:
         """True if ``jti`` was revoked by a logout or a refresh-token reuse."""
@@ -283,7 +342,7 @@ class IdentityProvider:
         The provider checks with its own algorithm and key, never the header's
         choice; expiry does not matter here (logging out an expired token is fine).
         """
-        if not isinstance(token, str) or len(token) > 8192:
+        if not isinstance(token, str) or len(token) > _MAX_TOKEN:
             raise IdpError(401, "no valid access token")
         try:
             parsed = tokens.parse(token)
@@ -294,6 +353,9 @@ class IdentityProvider:
             if not algorithms.verify(self.alg, key.private, parsed.signing_input, parsed.signature):
                 raise InvalidTokenError("bad signature")
         except LabkitError:
+            raise IdpError(401, "no valid access token") from None
+        except Exception as exc:  # defence in depth: whatever a token trips is the token's fault
+            log.warning("refused an unparsable token: %s", type(exc).__name__)
             raise IdpError(401, "no valid access token") from None
         claims = parsed.payload
         if claims.get("iss") != self.issuer or not isinstance(claims.get("jti"), str):
@@ -320,16 +382,19 @@ class IdentityProvider:
 
     def _tokens(self, sub: str, scopes: tuple[str, ...], family_id: str) -> dict[str, Any]:
         """Under the lock: a new access token and refresh token in ``family_id``."""
+        if self._live_tokens() >= MAX_LIVE_TOKENS:
+            raise IdpError(429, f"the identity provider tracks {MAX_LIVE_TOKENS} live tokens")
+        family = self._families[family_id]
         user = self.users[sub]
         access = self.issue(sub, user.role, scopes)
         claims = tokens.parse(access).payload
         refresh = secrets.token_urlsafe(32)
-        family = self._families[family_id]
         family.jtis[claims["jti"]] = claims["exp"]
-        family.refresh_hashes.add(_digest(refresh))
+        family.refresh_hashes.append(_digest(refresh))
+        while len(family.refresh_hashes) > MAX_USED_REFRESH + 1:  # the newest one is unused
+            self._refresh.pop(family.refresh_hashes.pop(0), None)
         expires = self.clock() + self.refresh_ttl
         self._refresh[_digest(refresh)] = _Refresh(sub, scopes, expires, family_id)
-        self._purge()
         return {
             "access_token": access,
             "token_type": "Bearer",
@@ -338,31 +403,50 @@ class IdentityProvider:
             "scope": " ".join(scopes),
         }
 
-    def _revoke_family(self, family: _Family) -> list[str]:
-        family.revoked = True
+    def _revoke_family(self, family_id: str) -> list[str]:
+        """Deny every jti of the session and forget it: its refresh tokens stop working."""
+        family = self._families.pop(family_id)
         self._denied.update(family.jtis)
         for digest in family.refresh_hashes:
             self._refresh.pop(digest, None)
         return sorted(family.jtis)
+
+    def _live_tokens(self) -> int:
+        return len(self._denied) + sum(len(f.jtis) for f in self._families.values())
 
     def _granted(self, user: DemoUser, scope: object) -> tuple[str, ...]:
         if scope is None:
             return user.scopes
         if not isinstance(scope, str):
             raise IdpError(400, "scope must be a space-separated string")
-        asked = tuple(dict.fromkeys(scope.split()))
+        asked = tuple(dict.fromkeys(_text(scope, "scope").split()))
         extra = [s for s in asked if s not in user.scopes]
         if extra:
             raise IdpError(400, f"{user.username} may not have scope {extra[0]!r}")
         return asked
 
-    def _purge(self) -> None:
-        """Drop deny-list entries and refresh tokens that have expired anyway."""
+    def _prune(self) -> None:
+        """Under the lock: forget what can no longer matter (a full pass at most once a second).
+
+        A jti (denied, or in a session) goes ``REVOCATION_GRACE`` seconds after
+        its token's ``exp``; a refresh token at its own expiry; a session when
+        it has neither left. Nothing that still verifies is ever un-revoked.
+        """
         now = self.clock()
-        if len(self._denied) > 1000:
-            self._denied = {jti: exp for jti, exp in self._denied.items() if exp > now}
-        if len(self._refresh) > 1000:
-            self._refresh = {d: r for d, r in self._refresh.items() if r.expires > now}
+        if now - self._pruned_at < 1.0 and not self._full():
+            return
+        self._pruned_at = now
+        horizon = now - REVOCATION_GRACE
+        self._denied = {jti: exp for jti, exp in self._denied.items() if exp > horizon}
+        self._refresh = {d: r for d, r in self._refresh.items() if r.expires > now}
+        for family_id, family in list(self._families.items()):
+            family.jtis = {jti: exp for jti, exp in family.jtis.items() if exp > horizon}
+            family.refresh_hashes = [d for d in family.refresh_hashes if d in self._refresh]
+            if not family.jtis and not family.refresh_hashes:
+                del self._families[family_id]
+
+    def _full(self) -> bool:
+        return len(self._families) >= MAX_SESSIONS or self._live_tokens() >= MAX_LIVE_TOKENS
 
     # HTTP (Lambda proxy events, served by the gateway) -------------------------------------------
 
@@ -386,6 +470,9 @@ class IdentityProvider:
                 return _json(200, {"message": "logged out", "revoked": revoked})
         except IdpError as exc:
             return _json(exc.status, {"message": str(exc)})
+        except LabkitError as exc:  # defence in depth: a labkit error is about the input
+            log.info("refused %s %s: %s", method, path, exc)
+            return _json(400, {"message": str(exc)})
         return _json(404, {"message": "Not Found"})
 
 
@@ -398,17 +485,60 @@ ROUTES: tuple[tuple[str, str], ...] = (
 """The provider's routes (method, path), served without an authorizer."""
 
 
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+"""scrypt's cost parameters (RFC 7914): 16 MiB and tens of milliseconds a hash, on purpose."""
+
+
+def _kdf(password: str, salt: bytes) -> bytes:
+    """The one password hash: scrypt of the password's UTF-8 bytes."""
+    return hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=salt, **_SCRYPT)
+
+
 @cache
-def _password_hash(password: str) -> bytes:
-    """scrypt with a fixed per-kit salt: slow to guess, cached so a lab logs in quickly."""
-    return hashlib.scrypt(
-        password.encode("utf-8"), salt=b"labkit-demo-idp", n=2**14, r=8, p=1, dklen=32
-    )
+def _enrolled(user: DemoUser) -> _Credential:
+    """A configured account's stored credential (random salt), made once per process.
+
+    Keyed on the configured account, never on a password someone presents:
+    it holds exactly the accounts the kit is configured with, so it is
+    bounded and learns nothing from login attempts.
+    """
+    salt = os.urandom(16)
+    return _Credential(salt, _kdf(user.password, salt))
+
+
+_NO_SUCH_USER = _Credential(os.urandom(16), os.urandom(32))
+"""What an unknown username is checked against: the same work, and it matches nothing."""
+
+
+def _text(value: object, name: str) -> str:
+    """``value`` if it is a string of Unicode text; a 400 otherwise (a lone surrogate is not)."""
+    if not isinstance(value, str):
+        raise IdpError(400, f"{name} must be a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise IdpError(
+            400,
+            f"{name} holds a lone UTF-16 surrogate: not Unicode text",
+            "RFC 8259 section 8.2: strings with unpaired surrogates behave unpredictably",
+        ) from None
+    return value
+
+
+def _expiry(exp: object, default: float) -> float:
+    """A token's ``exp`` as a float for the deny-list; ``default`` if it is not a number."""
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+        return default
+    try:
+        value = float(exp)
+    except OverflowError:  # an integer beyond any float: deny for good
+        return math.inf
+    return default if math.isnan(value) else value
 
 
 def _digest(token: str) -> str:
     """Refresh tokens are stored hashed: a leaked store does not leak live tokens."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _method_and_path(event: Mapping[str, Any]) -> tuple[str, str]:
@@ -432,14 +562,22 @@ def _json_body(event: Mapping[str, Any], *, optional: bool = False) -> dict[str,
         return {}
     if not isinstance(raw, str) or event.get("isBase64Encoded"):
         raise IdpError(400, "the body must be a JSON object")
-    if len(raw) > _MAX_BODY:
-        raise IdpError(413, f"the body is over {_MAX_BODY} bytes")
+    if len(raw) > MAX_BODY_BYTES:
+        raise IdpError(413, f"the body is over {MAX_BODY_BYTES} bytes")
     try:
         body = json.loads(raw)
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError):  # also: numbers over 4,300 digits (a ValueError)
         raise IdpError(400, "the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise IdpError(400, "the body must be a JSON object")
+    try:  # any member, even one the route ignores: the body must be Unicode text throughout
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise IdpError(
+            400,
+            "the body holds a lone UTF-16 surrogate (a \\ud800-\\udfff escape): not Unicode text",
+            "RFC 8259 section 8.2: strings with unpaired surrogates behave unpredictably",
+        ) from None
     return body
 
 

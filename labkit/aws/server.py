@@ -12,16 +12,28 @@ server down when the block ends. ``labkit serve`` runs the same until Ctrl-C.
 Only loopback addresses are accepted: the vulnerable presets are
 deliberately broken and the keys are published demo keys, so the server must
 never be reachable from the network.
+
+A handful of slow clients cannot starve it: each connection has
+``read_timeout`` seconds (``READ_TIMEOUT``) to send its whole request, however
+it trickles the bytes (a slowloris sends a header byte every second and
+never finishes), and at most ``max_connections`` (``MAX_CONNECTIONS``) are
+served at once by as many threads; the rest wait in the listen backlog.
+TLS handshakes happen in those threads under the same deadline, not in the
+thread that accepts connections.
 """
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import json
 import logging
+import socket
 import ssl
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +41,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Literal
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
 from labkit.aws import backend, presets, wire
 from labkit.aws.authorizer import Authorizer
@@ -40,9 +52,24 @@ from labkit.aws.idp import ROUTES as IDP_ROUTES
 from labkit.aws.idp import IdentityProvider
 from labkit.errors import ConfigurationError
 
-__all__ = ["Api", "Lab", "create_lab", "listen", "serve", "url_of"]
+__all__ = [
+    "MAX_CONNECTIONS",
+    "READ_TIMEOUT",
+    "Api",
+    "Lab",
+    "create_lab",
+    "listen",
+    "serve",
+    "url_of",
+]
 
 log = logging.getLogger(__name__)
+
+READ_TIMEOUT = 10.0
+"""Seconds a connection has to deliver its request (TLS handshake, line, headers, body)."""
+MAX_CONNECTIONS = 64
+"""Connections served at once (one thread each); more wait in the listen backlog."""
+_DRAIN_WAIT = 0.05  # seconds to wait for more of a body nobody will read
 
 Mode = Literal["rest", "http", "jwt"]
 
@@ -151,6 +178,8 @@ def serve(
     token_validation: str | None = None,
     quiet: bool = True,
     tls: bool = False,
+    read_timeout: float = READ_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> Iterator[Api]:
     """Serve the local API in a background thread for the length of a ``with`` block.
 
@@ -158,7 +187,8 @@ def serve(
     ``FrozenClock``) stops time for the IdP, the authorizer and the cache at
     once. ``quiet=False`` logs each request to the ``labkit.aws.server`` logger.
     ``tls=True`` serves HTTPS with a DEMO ONLY self-signed certificate for
-    127.0.0.1; clients pass ``verify=api.certificate``.
+    127.0.0.1; clients pass ``verify=api.certificate``. ``read_timeout`` and
+    ``max_connections`` bound what slow or idle clients can hold (see the module).
     """
     lab = create_lab(
         preset,
@@ -177,7 +207,15 @@ def serve(
             )
             certificate, key = wire.demo_certificate(folder)
             context = wire.server_context(certificate, key)
-        server = listen(lab.gateway, host, port, quiet=quiet, ssl_context=context)
+        server = listen(
+            lab.gateway,
+            host,
+            port,
+            quiet=quiet,
+            ssl_context=context,
+            read_timeout=read_timeout,
+            max_connections=max_connections,
+        )
     except BaseException:
         lab.close()
         raise
@@ -205,18 +243,101 @@ def listen(
     *,
     quiet: bool = True,
     ssl_context: ssl.SSLContext | None = None,
+    read_timeout: float = READ_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> BaseWSGIServer:
     """A threaded werkzeug server for ``app`` on a loopback ``host`` (not yet serving)."""
     _check_loopback(host)
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigurationError(f"port must be 0 to 65535, got {port!r}")
-    handler = type("Handler", (_JsonErrorsHandler,), {"quiet": quiet})
+    if isinstance(read_timeout, bool) or not isinstance(read_timeout, (int, float)):
+        raise ConfigurationError(f"read_timeout must be seconds, got {read_timeout!r}")
+    if not 0 < read_timeout <= 3600:
+        raise ConfigurationError(f"read_timeout must be over 0 and at most 3600 s: {read_timeout}")
+    if isinstance(max_connections, bool) or not isinstance(max_connections, int):
+        raise ConfigurationError(f"max_connections must be an integer, got {max_connections!r}")
+    if not 1 <= max_connections <= 10_000:
+        raise ConfigurationError(f"max_connections must be 1 to 10000, got {max_connections}")
+    handler = type(
+        "Handler", (_JsonErrorsHandler,), {"quiet": quiet, "read_timeout": float(read_timeout)}
+    )
     try:
-        return make_server(
-            host, port, app, threaded=True, request_handler=handler, ssl_context=ssl_context
-        )
+        server = _BoundedServer(host, port, app, handler, max_connections=max_connections)
     except OSError as exc:
         raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    if ssl_context is not None:  # the handshake runs in the connection's thread, with its deadline
+        server.socket = ssl_context.wrap_socket(
+            server.socket, server_side=True, do_handshake_on_connect=False
+        )
+        server.ssl_context = ssl_context
+    return server
+
+
+class _BoundedServer(ThreadedWSGIServer):
+    """werkzeug's threaded server, with at most ``max_connections`` threads at a time."""
+
+    def __init__(self, *args: Any, max_connections: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._closing = threading.Event()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Wait for a free slot (the accept loop pauses: new clients queue in the backlog)."""
+        while not self._slots.acquire(timeout=0.05):
+            if self._closing.is_set():
+                self.shutdown_request(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def shutdown(self) -> None:
+        self._closing.set()
+        super().shutdown()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection that broke below HTTP (a bad TLS handshake, say): one line, no traceback."""
+        error = sys.exc_info()[1]
+        log.info("connection from %s dropped: %s", client_address, type(error).__name__)
+
+
+class _DeadlineReader(socket.SocketIO):
+    """A socket reader that refuses to wait past the connection's deadline.
+
+    The socket timeout alone bounds each wait, so a client sending a byte a
+    second would never trip it; the deadline bounds the whole request.
+
+    Once the answer is on its way (``draining``), werkzeug reads and discards
+    whatever body the app left unread; then a read takes only what has
+    already arrived, so a client that keeps its end open does not hold the
+    thread until the deadline.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: float, idle: float) -> None:
+        super().__init__(sock, "rb")
+        self._deadline, self._idle = deadline, idle
+        self.draining = False
+
+    def readinto(self, buffer: Any) -> int | None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request took longer than the server's read timeout")
+        if self.draining:
+            self._sock.settimeout(min(left, _DRAIN_WAIT))
+            try:
+                return self._sock.recv_into(buffer)
+            except TimeoutError:
+                return 0  # nothing more has arrived: the discarded body ends here
+        self._sock.settimeout(min(left, self._idle))
+        return super().readinto(buffer)
 
 
 def _check_loopback(host: str) -> None:
@@ -246,6 +367,28 @@ class _JsonErrorsHandler(WSGIRequestHandler):
     """
 
     quiet = True
+    read_timeout = READ_TIMEOUT
+
+    def setup(self) -> None:
+        self.timeout = self.read_timeout  # socketserver applies it to the socket
+        super().setup()
+        deadline = time.monotonic() + self.read_timeout
+        self._reader = _DeadlineReader(self.connection, deadline, self.timeout)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle(self) -> None:
+        if isinstance(self.connection, ssl.SSLSocket):
+            try:
+                self.connection.do_handshake()
+            except (OSError, ValueError) as exc:  # ssl.SSLError and timeouts are OSErrors
+                log.info("TLS handshake with %s failed: %s", self.client_address, exc)
+                return
+        super().handle()
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.connection.settimeout(self.timeout)  # the answer gets the full timeout to go out
+        self._reader.draining = True  # the app has read what it needed (the gateway never streams)
+        super().send_response(code, message)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         try:
