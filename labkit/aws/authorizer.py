@@ -40,7 +40,6 @@ Environment variables (exactly one of ``JWT_SECRET`` and ``JWKS_URL``):
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -50,7 +49,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from labkit import outbound
+from labkit import outbound, tokens
 from labkit.algorithms import ALGORITHMS
 from labkit.aws.clock import Clock, system_clock
 from labkit.aws.policy import AuthPolicy, Decision, Policy
@@ -243,9 +242,9 @@ class JwksClient:
                 f"the JWKS at {self.url} answered HTTP {reply.status}, {size} bytes"
             )
         try:
-            jwks = json.loads(reply.body)
-        except ValueError:
-            raise ConfigurationError(f"the JWKS at {self.url} is not JSON") from None
+            jwks = tokens.load_json(reply.body, f"JWKS at {self.url}", error=ConfigurationError)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"the JWKS at {self.url} is not usable JSON: {exc}") from None
         if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
             raise ConfigurationError(f"the document at {self.url} is not a JWKS")
         self._jwks, self._fetched_at = jwks, self._clock()

@@ -25,6 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from labkit import tokens
+from labkit.errors import LabkitError
+
 __all__ = ["MODEL", "ROUTES", "Prediction", "handler", "predict", "principal"]
 
 ROUTES: tuple[tuple[str, str, bool, tuple[str, ...]], ...] = (
@@ -117,15 +120,13 @@ def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
 def _predict(event: Mapping[str, Any], who: dict[str, Any]) -> dict[str, Any]:
     if "predict" not in who["scopes"]:
         return _json(403, {"message": "scope predict required"})
-    try:
-        body = json.loads(event.get("body") or "")
-    except (ValueError, RecursionError):
-        return _json(400, {"message": 'send JSON: {"text": "..."}'})
+    try:  # the kit's one JSON boundary: depth, number size and lone surrogates are refused
+        body = tokens.load_json(event.get("body") or "", "body", error=LabkitError)
+    except LabkitError as exc:
+        return _json(400, {"message": f'send JSON {{"text": "..."}}: {exc.message}'})
     text = body.get("text") if isinstance(body, dict) else None
     if not isinstance(text, str) or not text.strip():
         return _json(400, {"message": '"text" must be a non-empty string'})
-    if not text.isascii() and not _is_unicode(text):
-        return _json(400, {"message": '"text" holds a lone UTF-16 surrogate: not Unicode text'})
     if len(text) > _MAX_TEXT:
         return _json(413, {"message": f'"text" is over {_MAX_TEXT} characters'})
     result = predict(text)
@@ -139,15 +140,6 @@ def _predict(event: Mapping[str, Any], who: dict[str, Any]) -> dict[str, Any]:
             "sub": who["sub"],
         },
     )
-
-
-def _is_unicode(text: str) -> bool:
-    """False for a string holding a lone surrogate (a JSON escape like ``"\\ud800"``)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _method_and_path(event: Mapping[str, Any]) -> tuple[str, str]:

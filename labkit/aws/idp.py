@@ -564,20 +564,12 @@ def _json_body(event: Mapping[str, Any], *, optional: bool = False) -> dict[str,
         raise IdpError(400, "the body must be a JSON object")
     if len(raw) > MAX_BODY_BYTES:
         raise IdpError(413, f"the body is over {MAX_BODY_BYTES} bytes")
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):  # also: numbers over 4,300 digits (a ValueError)
-        raise IdpError(400, "the body is not valid JSON") from None
+    try:  # the kit's one JSON boundary: depth, number size, lone surrogates, duplicates
+        body = tokens.load_json(raw, "body", error=LabkitError)
+    except LabkitError as exc:
+        raise IdpError(400, exc.message) from None
     if not isinstance(body, dict):
         raise IdpError(400, "the body must be a JSON object")
-    try:  # any member, even one the route ignores: the body must be Unicode text throughout
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise IdpError(
-            400,
-            "the body holds a lone UTF-16 surrogate (a \\ud800-\\udfff escape): not Unicode text",
-            "RFC 8259 section 8.2: strings with unpaired surrogates behave unpredictably",
-        ) from None
     return body
 
 
