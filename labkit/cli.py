@@ -532,24 +532,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _listen(server: Any, app: Any, host: str, port: int) -> Any:
-    """``server.listen``, with a busy port said in one line (werkzeug prints and exits instead)."""
-    said = io.StringIO()
+    """``server.listen``; a busy port is one line that suggests ``--port 0``."""
     try:
-        with contextlib.redirect_stderr(said):
-            return server.listen(app, host, port, quiet=False)
-    except SystemExit:  # werkzeug's server: "Address already in use" on stderr, then exit(1)
-        reason = " ".join(said.getvalue().split()) or "the address cannot be bound"
-        busy = "in use" in reason
-        raise ConfigurationError(
-            f"port {port} on {host} is already in use" if busy else f"cannot listen: {reason}",
-            "stop what uses it, or pass --port 0 to let the OS pick a free port",
-        ) from None
+        return server.listen(app, host, port, quiet=False)
     except ConfigurationError as exc:
         if "in use" not in exc.message:
             raise
         raise ConfigurationError(
-            f"port {port} on {host} is already in use",
-            "stop what uses it, or pass --port 0 to let the OS pick a free port",
+            exc.message, "stop what uses it, or pass --port 0 to let the OS pick a free port"
         ) from None
 
 

@@ -24,6 +24,7 @@ thread that accepts connections.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import ipaddress
 import json
@@ -261,16 +262,33 @@ def listen(
     handler = type(
         "Handler", (_JsonErrorsHandler,), {"quiet": quiet, "read_timeout": float(read_timeout)}
     )
-    try:
-        server = _BoundedServer(host, port, app, handler, max_connections=max_connections)
-    except OSError as exc:
-        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    server = _bind(host, port, app, handler, max_connections)
     if ssl_context is not None:  # the handshake runs in the connection's thread, with its deadline
         server.socket = ssl_context.wrap_socket(
             server.socket, server_side=True, do_handshake_on_connect=False
         )
         server.ssl_context = ssl_context
     return server
+
+
+def _bind(host: str, port: int, app: Any, handler: type, max_connections: int) -> _BoundedServer:
+    """The bound server, or one ``ConfigurationError`` line (a busy port says so).
+
+    werkzeug's server prints the bind error to stderr and calls ``sys.exit(1)``
+    instead of raising, so the error is caught and its text kept for the message.
+    """
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):
+            return _BoundedServer(host, port, app, handler, max_connections=max_connections)
+    except (SystemExit, OSError) as exc:
+        reason = " ".join(said.getvalue().split()) or str(getattr(exc, "strerror", "") or exc)
+        if "in use" in reason:
+            raise ConfigurationError(
+                f"port {port} on {host} is already in use",
+                "stop what uses it, or pass port 0 to let the OS pick a free port",
+            ) from None
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 class _BoundedServer(ThreadedWSGIServer):
