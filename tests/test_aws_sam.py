@@ -52,7 +52,13 @@ def test_template_deploys_the_same_handlers_as_a_token_authorizer() -> None:
     assert token["Identity"]["Header"] == "Authorization"
     assert 0 <= token["Identity"]["ReauthorizeEvery"] <= 3600
     variables = resources["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
-    assert set(variables) == {"JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_ALGORITHMS"}
+    assert set(variables) == {
+        "JWKS_URL",
+        "JWT_ISSUER",
+        "JWT_AUDIENCE",
+        "JWT_ALGORITHMS",
+        "REQUIRED_CLAIMS",  # claims in addition to exp; REQUIRE_EXP=false is never deployed
+    }
 
 
 def test_template_routes_are_the_demo_apis_routes() -> None:
