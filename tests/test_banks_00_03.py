@@ -336,6 +336,8 @@ def live_by_window(claims: dict, now: float, leeway: float = 0) -> bool:
     for value in values.values():
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             return False
+        if value is not None and not -float("inf") < value < float("inf"):  # NaN, Infinity
+            return False
     start = max(v for v in (values["nbf"], values["iat"], float("-inf")) if v is not None)
     end = values["exp"] if values["exp"] is not None else float("inf")
     return start - leeway <= now < end + leeway
@@ -717,7 +719,19 @@ def iss_by_dict(iss: object, trusted: Any) -> bool:  # right: dict membership ha
     return isinstance(iss, str) and iss in dict.fromkeys(_allowed(trusted))
 
 
+def live_nan_and_infinity(claims: dict, now: float, leeway: float = 0) -> bool:
+    """The lesson's rules, typed, but NaN and Infinity are floats too: exp=Infinity never dies."""
+    times = [claims[name] for name in ("exp", "nbf", "iat") if name in claims]
+    if not all(type(t) in (int, float) for t in times):
+        return False
+    expired = "exp" in claims and now - leeway >= claims["exp"]
+    too_early = "nbf" in claims and claims["nbf"] > now + leeway
+    from_the_future = "iat" in claims and claims["iat"] > now + leeway
+    return not (expired or too_early or from_the_future)
+
+
 _REDTEAM_WRONG: dict[str, tuple[Wrong, ...]] = {
+    "03.1": (Wrong("nan-and-infinity-are-floats", live_nan_and_infinity, "{'exp': inf}"),),
     "01.1": (
         Wrong("strip-before-strict-decode", b64url_strip_first, "a line end after the segment"),
         Wrong("nfkc-before-strict-decode", b64url_nfkc_first, "fullwidth letters"),

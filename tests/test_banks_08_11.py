@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import http
 import secrets
+import sys
 import time
 from typing import Any
 
@@ -784,7 +785,14 @@ def _labkit_verifier(**options: Any) -> Any:
     return my_verifier
 
 
+def in_range_reads_the_checker(r: int, s: int) -> Any:  # computes nothing
+    return sys._getframe(1).f_locals.get("expected")
+
+
 _REDTEAM_WRONG: dict[str, tuple[Wrong, ...]] = {
+    "08.2": (
+        Wrong("reads-the-checkers-locals", in_range_reads_the_checker, "returned None"),
+    ),
     "09.1": (
         Wrong("admin-is-bob", policy_admin_is_bob, "(role 'admin') your policy"),
         Wrong("admin-by-scope", policy_admin_by_scope, "(role 'admin') your policy"),

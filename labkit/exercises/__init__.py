@@ -30,6 +30,7 @@ import dis
 import importlib
 import os
 import sys
+import threading
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -127,7 +128,7 @@ def evaluate(exercise_id: str, answer: Any = ...) -> Verdict:
         return _tampered(exercise_id, tampered)
     before = _kit_state(exercise)
     try:
-        problem = exercise.verify(answer)
+        problem = exercise.verify(_Isolated(answer) if callable(answer) else answer)
     except Exception as exc:  # the learner's code may raise anything: report it, don't crash
         problem = f"your code raised {type(exc).__name__}: {_one_line(exc)}"
     tampered = _restore(before)
@@ -189,6 +190,38 @@ def solution(exercise_id: str) -> None:
         print(f"⚠️ {exc.message}")
         return
     print(f"# Solution to {exercise_id}\n{text}")
+
+
+class _Isolated:
+    """The learner's callable, run on a thread of its own each time the checker calls it.
+
+    So its caller's frame is a thread's start, not the checker's: a function that
+    reads the expected answer out of the checker's locals
+    (``sys._getframe(1).f_locals["expected"]``) finds nothing there. Attributes
+    (``__code__``, ``__globals__``, ``__name__``) are the learner's own.
+    """
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self._function = function
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._function, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["value"] = self._function(*args, **kwargs)
+            except BaseException as exc:  # handed to the checker's thread, as if raised there
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=run, name="labkit-answer", daemon=True)
+        worker.start()
+        worker.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
 
 
 # Module globals the kit itself sets lazily (caches built on first use): not tampering.

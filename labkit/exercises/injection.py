@@ -151,7 +151,7 @@ _NEAR_MISSES: tuple[tuple[str, str], ...] = (
 
 
 def _lookup_db(honest: dict[str, str]) -> sqlite3.Connection:
-    db = sqlite3.connect(":memory:")
+    db = sqlite3.connect(":memory:", check_same_thread=False)  # answers run on their own thread
     db.execute("CREATE TABLE keys (kid TEXT PRIMARY KEY, secret TEXT NOT NULL)")
     db.executemany("INSERT INTO keys VALUES (?, ?)", list(honest.items()))
     return db

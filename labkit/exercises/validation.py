@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 import unicodedata
 from collections.abc import Collection
@@ -37,6 +38,12 @@ _TIME_CASES: tuple[tuple[dict[str, int], int, int], ...] = (
     ({"exp": str(T0 + 300)}, T0, 0),
     ({"exp": True}, T0, 0),
     ({"nbf": "0"}, T0, 0),
+    # Nor is NaN or Infinity: JSON has no such numbers (RFC 8259 section 6), but Python's json
+    # reads them, and an exp of Infinity never passes, a NaN compares false to every time.
+    ({"exp": float("inf")}, T0, 0),
+    ({"exp": float("nan")}, T0, 0),
+    ({"nbf": float("-inf")}, T0, 0),
+    ({"iat": float("nan")}, T0, 0),
 )
 
 # (iss, trusted, expected): exact matches only. Every other case is an attacker's near miss:
@@ -114,7 +121,7 @@ def _time_window(answer: Any) -> str | None:
 
 def _offset(value: object) -> object:
     """A time as T0+N for messages; anything that is no number is shown as it is."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return value
     return f"T0{value - T0:+g}"
 
@@ -248,12 +255,16 @@ EXERCISES = (
             "nbf and iat must not be after now. The leeway widens each rule by that many seconds.",
             "exp is the first instant the token is dead: refuse when now - leeway >= exp. "
             "Refuse when nbf > now + leeway, and when iat > now + leeway. A claim that is "
-            "not a number (a string, a bool) is no NumericDate: not live.",
+            "not a finite number (a string, a bool, NaN, Infinity) is no NumericDate: not live.",
         ),
         solution="""\
+import math
+
+
 def is_live(claims: dict, now: float, leeway: float = 0) -> bool:
     times = [claims[name] for name in ("exp", "nbf", "iat") if name in claims]
-    if not all(type(t) in (int, float) for t in times):  # a NumericDate is a number, not a bool
+    # a NumericDate is a JSON number: not a bool, a string, NaN or Infinity
+    if not all(type(t) is int or (type(t) is float and math.isfinite(t)) for t in times):
         return False
     expired = "exp" in claims and now - leeway >= claims["exp"]
     too_early = "nbf" in claims and claims["nbf"] > now + leeway
