@@ -878,7 +878,7 @@ _REDTEAM_WRONG: dict[str, tuple[Wrong, ...]] = {
         Wrong("reads-the-checkers-locals", alg_ok_reads_the_checker, "returned None"),
     ),
     "05.4": (
-        Wrong("low-bit-of-each-byte", low_bit_of_each_byte, "repeats itself"),
+        Wrong("low-bit-of-each-byte", low_bit_of_each_byte, "only 32 of the 256 random bits"),
         Wrong("seven-bits-per-byte", seven_bits_per_byte, "only 224 of the 256 random bits"),
         Wrong("top-bit-forced", top_bit_forced, "only 224 of the 256 random bits"),
         Wrong("hex-digest-as-bytes", hex_digest_as_bytes, "can hold only 128 bits"),

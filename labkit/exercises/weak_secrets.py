@@ -169,7 +169,8 @@ def _secret_maker(answer: Any) -> str | None:
     throw the randomness away). Its output must be able to hold 256 bits (by
     length and alphabet) and must not repeat itself. Unrigged, it must give a new
     secret on every call, also with the clocks stopped and ``random`` seeded alike
-    (so it does not fall back to them when the CSPRNG is not watched).
+    (so it does not fall back to them when the CSPRNG is not watched). Every step
+    but the unrigged calls is deterministic, so each mistake gets one message.
     """
     if not callable(answer):
         return "pass your function itself (no parentheses)"
@@ -214,8 +215,6 @@ def _secret_maker(answer: Any) -> str | None:
             f"the secret can hold only {bits:.0f} bits (by its length and its alphabet); HS256 "
             "needs 256, i.e. 32 random bytes (RFC 7518 section 3.2)"
         )
-    if any(map(_repeats, made)):
-        return "the secret repeats itself (a part used twice): it holds fewer random bits"
     unwatched = [_rigged_call(answer, None, namespace)[0] for _ in range(2)]
     if unwatched[0] == unwatched[1]:
         return (
@@ -227,12 +226,16 @@ def _secret_maker(answer: Any) -> str | None:
         flipped, _ = _rigged_call(answer, _probes.Stream(seed, flip_bit=bit), namespace)
         influential += flipped != baseline
         if influential >= _NEEDED_BITS:
-            return None
-    return (
-        f"only {influential} of the {8 * drawn} random bits it drew change the secret: the "
-        "rest are thrown away (a slice, a mask such as b % 2 or b & 0x7f, or a hash of a "
-        f"part); HS256 needs {_NEEDED_BITS}"
-    )
+            break
+    else:
+        return (
+            f"only {influential} of the {8 * drawn} random bits it drew change the secret: the "
+            "rest are thrown away (a slice, a mask such as b % 2 or b & 0x7f, or a hash of a "
+            f"part); HS256 needs {_NEEDED_BITS}"
+        )
+    if any(map(_repeats, made)):
+        return "the secret repeats itself (a part used twice): it holds fewer random bits"
+    return None
 
 
 def _rigged_call(
