@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
 import json
 import re
+import unicodedata
 from typing import Any
 
 import jwt
@@ -334,6 +336,8 @@ def live_by_window(claims: dict, now: float, leeway: float = 0) -> bool:
     for value in values.values():
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             return False
+        if value is not None and not -float("inf") < value < float("inf"):  # NaN, Infinity
+            return False
     start = max(v for v in (values["nbf"], values["iat"], float("-inf")) if v is not None)
     end = values["exp"] if values["exp"] is not None else float("inf")
     return start - leeway <= now < end + leeway
@@ -622,7 +626,7 @@ BANKS = {
             ),
             Wrong("no-audience", options(audience=None), "Alice's token at the frozen clock was"),
             Wrong("no-issuer", options(issuer=None), "'https://idp.labkit' was accepted"),
-            Wrong("big-leeway", options(leeway=3600), "expired 40 s before the clock was accepted"),
+            Wrong("big-leeway", options(leeway=3600), "expired 31 s before the clock was accepted"),
             Wrong("no-leeway", options(leeway=None), "expired 20 s before the clock was refused"),
             Wrong("required-as-string", options(required="sub"), "a string would be read"),
             Wrong("algorithms-string", options(algorithms="HS256"), "must be a list"),
@@ -634,6 +638,146 @@ BANKS = {
             Right("epoch-seconds", options(required={"sub"}, now=NOW_SECONDS, leeway=25.0)),
         ),
     ),
+}
+
+
+# Red-team look-alikes (issue 11: "other look-alikes of the same kinds will be tried") ---------
+# Each was accepted before its check was widened; the check now probes the whole class.
+
+
+def _canonical(segment: str) -> bytes:
+    data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    if base64.urlsafe_b64encode(data).rstrip(b"=").decode() != segment:
+        raise ValueError(f"{segment!r} is not canonical base64url")
+    return data
+
+
+def b64url_strip_first(segment: str) -> bytes:  # "tidy the input" before a strict decode
+    return _canonical(segment.strip())
+
+
+def b64url_nfkc_first(segment: str) -> bytes:  # "normalise Unicode" before a strict decode
+    return _canonical(unicodedata.normalize("NFKC", segment))
+
+
+def b64url_regex_then_decode(segment: str) -> bytes:  # a regex allowlist, but '$' allows '\n'
+    if not re.match(r"^[A-Za-z0-9_-]*$", segment) or len(segment) % 4 == 1:
+        raise ValueError("not base64url")
+    return _canonical(segment.rstrip("\n")) if segment.endswith("\n") else _canonical(segment)
+
+
+def thumbprint_or_kid_if_shaped(jwk: dict[str, Any]) -> str:  # trusts a thumbprint-shaped kid
+    kid = jwk.get("kid", "")
+    if isinstance(kid, str) and re.fullmatch(r"[A-Za-z0-9_-]{43}", kid):
+        return kid
+    return keys.thumbprint(jwk)
+
+
+def thumbprint_public_members(jwk: dict[str, Any]) -> str:  # right: the public members present
+    members = {k: jwk[k] for k in ("crv", "e", "kty", "n", "x", "y") if k in jwk}
+    text = json.dumps(members, sort_keys=True, separators=(",", ":"))
+    return labkit.b64url_encode(hashlib.sha256(text.encode()).digest())
+
+
+def _allowed(trusted: Any) -> list[Any]:
+    return [trusted] if isinstance(trusted, str) else list(trusted)
+
+
+def iss_nfkc(iss: object, trusted: Any) -> bool:  # "normalise Unicode" folds fullwidth letters
+    return isinstance(iss, str) and unicodedata.normalize("NFKC", iss) in _allowed(trusted)
+
+
+def iss_rstrip(iss: object, trusted: Any) -> bool:  # tolerates a trailing space or line end
+    return isinstance(iss, str) and iss.rstrip() in _allowed(trusted)
+
+
+def iss_upper(iss: object, trusted: Any) -> bool:  # upper() maps the dotless i to I
+    return isinstance(iss, str) and iss.upper() in [t.upper() for t in _allowed(trusted)]
+
+
+def iss_scheme_upgrade(iss: object, trusted: Any) -> bool:  # "http is the same issuer"
+    if not isinstance(iss, str):
+        return False
+    return iss in _allowed(trusted) or iss.replace("http://", "https://", 1) in _allowed(trusted)
+
+
+def iss_regex(iss: object, trusted: Any) -> bool:  # re.fullmatch with the name as the pattern
+    return isinstance(iss, str) and any(re.fullmatch(t, iss) for t in _allowed(trusted))
+
+
+def iss_hard_coded(iss: object, trusted: Any) -> bool:  # knows the check's names, tests nothing
+    return iss in ("https://idp.labkit.local", "https://b.example") and iss != ["x"]
+
+
+def iss_by_index(iss: object, trusted: Any) -> bool:  # right: an explicit loop of ==
+    if type(iss) is not str:
+        return False
+    return any(type(name) is str and name == iss for name in _allowed(trusted))
+
+
+def iss_by_dict(iss: object, trusted: Any) -> bool:  # right: dict membership hashes whole str
+    return isinstance(iss, str) and iss in dict.fromkeys(_allowed(trusted))
+
+
+def live_nan_and_infinity(claims: dict, now: float, leeway: float = 0) -> bool:
+    """The lesson's rules, typed, but NaN and Infinity are floats too: exp=Infinity never dies."""
+    times = [claims[name] for name in ("exp", "nbf", "iat") if name in claims]
+    if not all(type(t) in (int, float) for t in times):
+        return False
+    expired = "exp" in claims and now - leeway >= claims["exp"]
+    too_early = "nbf" in claims and claims["nbf"] > now + leeway
+    from_the_future = "iat" in claims and claims["iat"] > now + leeway
+    return not (expired or too_early or from_the_future)
+
+
+_REDTEAM_WRONG: dict[str, tuple[Wrong, ...]] = {
+    "03.1": (Wrong("nan-and-infinity-are-floats", live_nan_and_infinity, "{'exp': inf}"),),
+    "01.1": (
+        Wrong("strip-before-strict-decode", b64url_strip_first, "a line end after the segment"),
+        Wrong("nfkc-before-strict-decode", b64url_nfkc_first, "fullwidth letters"),
+        Wrong("regex-dollar-accepts-newline", b64url_regex_then_decode, "'YWI\\n'"),
+    ),
+    "02.3": (
+        Wrong(
+            "echo-a-thumbprint-shaped-kid",
+            thumbprint_or_kid_if_shaped,
+            "whose kid is another key's thumbprint you returned its kid",
+        ),
+    ),
+    "03.2": (
+        Wrong("nfkc-normalised", iss_nfkc, "no case folding, Unicode normalization"),
+        Wrong("trailing-whitespace-stripped", iss_rstrip, "no case folding, Unicode"),
+        Wrong("upper-case-compare", iss_upper, "no case folding"),
+        Wrong("http-treated-as-https", iss_scheme_upgrade, "'http://idp.labkit.local'"),
+        Wrong("unescaped-regex", iss_regex, "'https://idpXlabkit.local'"),
+        Wrong("hard-coded-names", iss_hard_coded, "should be True, you returned False"),
+    ),
+    "03.3": (
+        Wrong("leeway-39", options(leeway=39), "expired 31 s before the clock was accepted"),
+        Wrong(
+            "audience-dict-of-two",
+            options(audience={"labkit-api": 1, "labkit-billing": 2}),
+            "audience also trusts labkit-billing",
+        ),
+        Wrong(
+            "algorithms-dict-with-none",
+            options(algorithms={"HS256": True, "none": True}),
+            "algorithms allows none besides HS256",
+        ),
+    ),
+}
+_REDTEAM_RIGHT: dict[str, tuple[Right, ...]] = {
+    "02.3": (Right("public-members-present", thumbprint_public_members),),
+    "03.2": (Right("typed-loop", iss_by_index), Right("dict-keys", iss_by_dict)),
+    "03.3": (Right("leeway-timedelta", options(leeway=dt.timedelta(seconds=30))),),
+}
+BANKS = {
+    eid: dataclasses.replace(
+        bank,
+        wrong=bank.wrong + _REDTEAM_WRONG.get(eid, ()),
+        right=bank.right + _REDTEAM_RIGHT.get(eid, ()),
+    )
+    for eid, bank in BANKS.items()
 }
 
 test_wrong_answer_is_refused, test_right_answer_is_accepted = bank_tests(BANKS)

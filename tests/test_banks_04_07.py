@@ -7,6 +7,7 @@ mistake. The right answers are written differently from each exercise's solution
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import itertools
@@ -17,6 +18,7 @@ import re
 import secrets
 import sqlite3
 import string
+import sys
 import time
 import unicodedata
 import uuid
@@ -379,9 +381,9 @@ BANK_05_4 = Bank(
         Wrong("random-instance", seeded_fresh_random, "drew no bytes"),
         Wrong("hashed-4-byte-urandom", hashed_4_byte_urandom, "only 4 random bytes"),
         Wrong("31-zero-bytes-plus-1-random", zeros_plus_one_random_byte, "only 1 random byte"),
-        Wrong("hash-of-a-slice", hash_of_a_slice, "only 4 of the 32 random bytes"),
+        Wrong("hash-of-a-slice", hash_of_a_slice, "only 32 of the 256 random bits"),
         Wrong("hashed-uuid4", hashed_uuid4, "only 16 random bytes"),
-        Wrong("128-bit-hex", hex_of_16_bytes, "only 128 bits"),
+        Wrong("128-bit-hex", hex_of_16_bytes, "only 16 random bytes (128 bits)"),
         Wrong("same-secret-every-call", cached_secret, "the same secret twice"),
         Wrong("an-int", an_int, "not int"),
         Wrong("forgot-to-return", forgot_return, "returned None"),
@@ -758,6 +760,158 @@ BANKS = {
     "07.2": BANK_07_2,
     "07.3": BANK_07_3,
     "07.4": BANK_07_4,
+}
+
+
+# Red-team look-alikes (issue 11: "other look-alikes of the same kinds will be tried") ---------
+# Each was accepted before its check was widened; the check now probes the whole class.
+
+
+def low_bit_of_each_byte() -> bytes:  # 32 bytes drawn, 32 bits kept
+    return bytes(b % 2 for b in os.urandom(32))
+
+
+def seven_bits_per_byte() -> bytes:  # "printable-ish": 224 bits
+    return bytes(b & 0x7F for b in os.urandom(32))
+
+
+def top_bit_forced() -> bytes:
+    return bytes(b | 0x80 for b in secrets.token_bytes(32))
+
+
+def hex_digest_as_bytes() -> bytes:  # 32 bytes long, but 32 hex digits: 128 bits
+    return hashlib.sha256(os.urandom(32)).hexdigest()[:32].encode()
+
+
+def half_digest_twice() -> bytes:
+    return hashlib.sha256(os.urandom(32)).digest()[:16] * 2
+
+
+def two_uuid4() -> bytes:  # 32 bytes, but uuid4 fixes 6 bits of each: 244 bits
+    return uuid.uuid4().bytes + uuid.uuid4().bytes
+
+
+def sixty_four_digits() -> str:  # 64 characters, log2(10) bits each: 213 bits
+    return "".join(secrets.choice(string.digits) for _ in range(64))
+
+
+def printable_mod_94() -> bytes:
+    return bytes(33 + b % 94 for b in os.urandom(32))
+
+
+def random_unless_watched() -> bytes:  # draws from the CSPRNG only when it looks patched
+    if type(os.urandom).__name__ != "builtin_function_or_method":
+        return os.urandom(32)
+    return random.randbytes(32)
+
+
+def rewrites_the_check() -> bytes:  # lowers the checker's thresholds, then returns 4 bytes x 8
+    import labkit.exercises.weak_secrets as check
+
+    check._NEEDED_BYTES = check._NEEDED_BITS = 0  # type: ignore[attr-defined]
+    return os.urandom(4) * 8
+
+
+def system_random_256_bits() -> bytes:
+    return random.SystemRandom().getrandbits(256).to_bytes(32, "big")
+
+
+def urlsafe_alphabet_43() -> str:
+    alphabet = string.ascii_letters + string.digits + "-_"
+    return "".join(secrets.choice(alphabet) for _ in range(43))
+
+
+def csprng_xor_mersenne() -> bytes:  # the CSPRNG's 256 bits survive the XOR
+    return bytes(a ^ b for a, b in zip(os.urandom(32), random.randbytes(32), strict=True))
+
+
+def lookup_nfkc(db: sqlite3.Connection, kid: str) -> Any:  # "normalise Unicode" first
+    row = db.execute(
+        "SELECT secret FROM keys WHERE kid = ?", (unicodedata.normalize("NFKC", kid),)
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def lookup_dash_folding(db: sqlite3.Connection, kid: str) -> Any:
+    kid = kid.replace("\u2010", "-").replace("\u2011", "-").replace("\u2212", "-")
+    row = db.execute("SELECT secret FROM keys WHERE kid = ?", (kid,)).fetchone()
+    return None if row is None else row[0]
+
+
+def lookup_stored_kid_as_regex(db: sqlite3.Connection, kid: str) -> Any:
+    for stored, secret in db.execute("SELECT kid, secret FROM keys"):
+        if re.fullmatch(stored, kid):
+            return secret
+    return None
+
+
+_KNOWN = {
+    "2026-01": "first-secret-0123456789abcdef",
+    "2026-02": "second-secret-0123456789abcdef",
+    "Issuer-Key": "third-secret-0123456789abcdef",
+}
+
+
+def lookup_hard_coded(db: sqlite3.Connection, kid: str) -> Any:  # never asks the database
+    return _KNOWN.get(kid)
+
+
+def lookup_rewrites_the_check(db: sqlite3.Connection, kid: str) -> Any:
+    import labkit.exercises.injection as check
+
+    check._NEAR_MISSES = ()  # type: ignore[attr-defined]
+    row = db.execute(f"SELECT secret FROM keys WHERE kid = '{kid}'").fetchone()
+    return None if row is None else row[0]
+
+
+def lookup_hex_compare(db: sqlite3.Connection, kid: str) -> Any:  # right: byte-exact in SQL
+    row = db.execute("SELECT secret FROM keys WHERE hex(kid) = hex(?)", (kid,)).fetchone()
+    return None if row is None else row[0]
+
+
+def alg_ok_reads_the_checker(header: dict, allowed: list[str]) -> Any:  # computes nothing
+    return sys._getframe(1).f_locals.get("expected")
+
+
+_REDTEAM_WRONG: dict[str, tuple[Wrong, ...]] = {
+    "04.3": (
+        Wrong("reads-the-checkers-locals", alg_ok_reads_the_checker, "returned None"),
+    ),
+    "05.4": (
+        Wrong("low-bit-of-each-byte", low_bit_of_each_byte, "only 32 of the 256 random bits"),
+        Wrong("seven-bits-per-byte", seven_bits_per_byte, "only 224 of the 256 random bits"),
+        Wrong("top-bit-forced", top_bit_forced, "only 224 of the 256 random bits"),
+        Wrong("hex-digest-as-bytes", hex_digest_as_bytes, "can hold only 128 bits"),
+        Wrong("half-digest-twice", half_digest_twice, "repeats itself"),
+        Wrong("two-uuid4", two_uuid4, "only 244 of the 256 random bits"),
+        Wrong("sixty-four-digits", sixty_four_digits, "can hold only 213 bits"),
+        Wrong("printable-mod-94", printable_mod_94, "can hold only 210 bits"),
+        Wrong("random-unless-watched", random_unless_watched, "random seeded alike"),
+        Wrong("rewrites-the-check", rewrites_the_check, "changed the kit itself"),
+    ),
+    "07.4": (
+        Wrong("hard-coded-secrets", lookup_hard_coded, "for kid '2026-01' you returned"),
+        Wrong("nfkc-kid", lookup_nfkc, "folds fullwidth digits"),
+        Wrong("unicode-dash-folded", lookup_dash_folding, "folds a Unicode hyphen"),
+        Wrong("stored-kid-as-regex", lookup_stored_kid_as_regex, "reads the stored kid as"),
+        Wrong("rewrites-the-check", lookup_rewrites_the_check, "changed the kit itself"),
+    ),
+}
+_REDTEAM_RIGHT: dict[str, tuple[Right, ...]] = {
+    "05.4": (
+        Right("system-random-getrandbits", system_random_256_bits),
+        Right("urlsafe-alphabet-43", urlsafe_alphabet_43),
+        Right("csprng-xor-mersenne", csprng_xor_mersenne),
+    ),
+    "07.4": (Right("hex-compare", lookup_hex_compare),),
+}
+BANKS = {
+    eid: dataclasses.replace(
+        bank,
+        wrong=bank.wrong + _REDTEAM_WRONG.get(eid, ()),
+        right=bank.right + _REDTEAM_RIGHT.get(eid, ()),
+    )
+    for eid, bank in BANKS.items()
 }
 
 test_wrong_answer_is_refused, test_right_answer_is_accepted = bank_tests(BANKS)

@@ -10,11 +10,13 @@ two tests tie the answer keys to the live gateway: 09.2's statuses and 10.1's wo
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
 import http
 import secrets
+import sys
 import time
 from typing import Any
 
@@ -660,7 +662,7 @@ BANK_11_4 = Bank(
         Wrong(
             "three-algorithms",
             lambda token: labkit.verify(
-                token, RSA_JWKS, **{**API, "algorithms": ["RS256", "PS256", "RS512"]}
+                token, RSA_JWKS, **{**API, "algorithms": ["RS256", "B signs RS256 only", "RS512"]}
             ),
             "PS256",
         ),
@@ -713,6 +715,120 @@ BANKS = {
     "11.2": BANK_11_2,
     "11.3": BANK_11_3,
     "11.4": BANK_11_4,
+}
+
+
+# Red-team look-alikes (issue 11: "other look-alikes of the same kinds will be tried") ---------
+# Each was accepted before its check was widened; the check now probes the whole class.
+
+
+def policy_admin_is_bob(claims: dict, method_arn: str) -> dict:  # knows the check's admin
+    policy = AuthPolicy.for_arn(claims["sub"], method_arn).allow("GET", "/api/profile")
+    if claims.get("sub") == "bob":
+        policy.allow("*", "/api/admin").allow("*", "/api/admin/*")
+    return policy.build()
+
+
+def policy_admin_by_scope(claims: dict, method_arn: str) -> dict:  # Bob alone has 'predict'
+    policy = AuthPolicy.for_arn(claims["sub"], method_arn).allow("GET", "/api/profile")
+    if "predict" in str(claims.get("scope", "")).split():
+        policy.allow("*", "/api/admin").allow("*", "/api/admin/*")
+    return policy.build()
+
+
+def policy_admin_or_root(claims: dict, method_arn: str) -> dict:  # a wider set of "admins"
+    policy = AuthPolicy.for_arn(claims["sub"], method_arn).allow("GET", "/api/profile")
+    if claims.get("role") in ("admin", "root", "superuser"):
+        policy.allow("*", "/api/admin").allow("*", "/api/admin/*")
+    return policy.build()
+
+
+_LAB_API = "arn:aws:execute-api:us-east-1:123456789012:labkit0001/dev"
+
+
+def policy_hard_coded_arn(claims: dict, method_arn: str) -> dict:  # ignores method_arn
+    resources = [f"{_LAB_API}/GET/api/profile"]
+    if claims.get("role") == "admin":
+        resources += [f"{_LAB_API}/*/api/admin", f"{_LAB_API}/*/api/admin/*"]
+    statement = {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resources}
+    return {
+        "principalId": claims["sub"],
+        "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+    }
+
+
+def policy_from_parsed_arn(claims: dict, method_arn: str) -> dict:  # right: split the ARN
+    arn, api_path = method_arn.split(":", 5), method_arn.split(":", 5)[5].split("/")
+    base = ":".join(arn[:5]) + ":" + "/".join(api_path[:2])
+    resources = [f"{base}/GET/api/profile"]
+    if claims.get("role") == "admin":
+        resources += [f"{base}/*/api/admin", f"{base}/*/api/admin/*"]
+    statement = {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": resources}
+    return {
+        "principalId": claims["sub"],
+        "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+    }
+
+
+def exposure_rewrites_the_check(time_to_exp: int, cache_ttl: int, deny_list: bool) -> int:
+    import labkit.exercises.platform as check
+
+    check._random_cases = list  # type: ignore[attr-defined]  # no fresh cases any more
+    table = {(900, 300, True): 300, (900, 300, False): 1200}
+    return table.get((time_to_exp, cache_ttl, deny_list), 0)
+
+
+def _labkit_verifier(**options: Any) -> Any:
+    def my_verifier(token: str) -> dict:
+        return labkit.verify(token, RSA_JWKS, **{**API, **options})
+
+    return my_verifier
+
+
+def in_range_reads_the_checker(r: int, s: int) -> Any:  # computes nothing
+    return sys._getframe(1).f_locals.get("expected")
+
+
+_REDTEAM_WRONG: dict[str, tuple[Wrong, ...]] = {
+    "08.2": (
+        Wrong("reads-the-checkers-locals", in_range_reads_the_checker, "returned None"),
+    ),
+    "09.1": (
+        Wrong("admin-is-bob", policy_admin_is_bob, "(role 'admin') your policy"),
+        Wrong("admin-by-scope", policy_admin_by_scope, "(role 'admin') your policy"),
+        Wrong("admin-or-root", policy_admin_or_root, "for eve (role 'root')"),
+        Wrong("hard-coded-arn", policy_hard_coded_arn, "build the ARNs from method_arn"),
+    ),
+    "10.1": (Wrong("rewrites-the-check", exposure_rewrites_the_check, "changed the kit itself"),),
+    "11.4": (
+        Wrong(
+            "rs384-too",
+            _labkit_verifier(algorithms=["RS256", "RS384"]),
+            "accepted a RS384 token (B signs RS256 only)",
+        ),
+        Wrong(
+            "ps384-too",
+            _labkit_verifier(algorithms=["RS256", "PS384"]),
+            "accepted a PS384 token (B signs RS256 only)",
+        ),
+        Wrong(
+            "every-rsa-algorithm",
+            _labkit_verifier(algorithms=["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"]),
+            "B signs RS256 only",
+        ),
+    ),
+}
+_REDTEAM_RIGHT: dict[str, tuple[Right, ...]] = {
+    "09.1": (Right("arn-split-by-hand", policy_from_parsed_arn),),
+    "11.4": (Right("labkit-tuple-of-one", _labkit_verifier(algorithms=("RS256",))),),
+}
+BANKS = {
+    eid: dataclasses.replace(
+        bank,
+        wrong=bank.wrong + _REDTEAM_WRONG.get(eid, ()),
+        right=bank.right + _REDTEAM_RIGHT.get(eid, ()),
+    )
+    for eid, bank in BANKS.items()
 }
 
 test_wrong_answer_is_refused, test_right_answer_is_accepted = bank_tests(BANKS)

@@ -29,6 +29,8 @@ from __future__ import annotations
 import dis
 import importlib
 import os
+import sys
+import threading
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,10 +123,17 @@ def evaluate(exercise_id: str, answer: Any = ...) -> Verdict:
         return _not_attempted(
             exercise_id, f"{answer.__name__}'s body is still ...: write its code and run again"
         )
+    tampered = _restore(_PRISTINE)  # a cell may have rewritten the check before calling it
+    if tampered:
+        return _tampered(exercise_id, tampered)
+    before = _kit_state(exercise)
     try:
-        problem = exercise.verify(answer)
+        problem = exercise.verify(_Isolated(answer) if callable(answer) else answer)
     except Exception as exc:  # the learner's code may raise anything: report it, don't crash
         problem = f"your code raised {type(exc).__name__}: {_one_line(exc)}"
+    tampered = _restore(before)
+    if tampered:
+        return _tampered(exercise_id, tampered)
     if problem is None:
         return Verdict("correct", f"✅ {exercise_id} correct. {exercise.success}".rstrip())
     if problem == NOT_ATTEMPTED:
@@ -181,6 +190,87 @@ def solution(exercise_id: str) -> None:
         print(f"⚠️ {exc.message}")
         return
     print(f"# Solution to {exercise_id}\n{text}")
+
+
+class _Isolated:
+    """The learner's callable, run on a thread of its own each time the checker calls it.
+
+    So its caller's frame is a thread's start, not the checker's: a function that
+    reads the expected answer out of the checker's locals
+    (``sys._getframe(1).f_locals["expected"]``) finds nothing there. Attributes
+    (``__code__``, ``__globals__``, ``__name__``) are the learner's own.
+    """
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self._function = function
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._function, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["value"] = self._function(*args, **kwargs)
+            except BaseException as exc:  # handed to the checker's thread, as if raised there
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=run, name="labkit-answer", daemon=True)
+        worker.start()
+        worker.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("value")
+
+
+# Module globals the kit itself sets lazily (caches built on first use): not tampering.
+_LAZY_STATE = frozenset({"labkit.aws.authorizer._from_env", "labkit.attacks.crack._WORKER"})
+
+_State = list[tuple[Any, dict[str, Any]]]
+
+
+def _kit_state(exercise: Exercise) -> _State:
+    """Every labkit module's globals and the exercise's own fields, as they are now.
+
+    A learner's code runs in the checker's process and could rebind what the check
+    reads (its cases, thresholds, the reference verifier): comparing afterwards
+    catches that, and restoring keeps one bad cell from corrupting later checks.
+    """
+    modules = [
+        module
+        for name, module in list(sys.modules.items())
+        if module is not None and (name == "labkit" or name.startswith("labkit."))
+    ]
+    return [(module, dict(vars(module))) for module in modules] + [(exercise, dict(vars(exercise)))]
+
+
+# The checkers as loaded: labkit.exercises' own modules and every Exercise (filled by _load).
+_PRISTINE: _State = []
+
+
+def _tampered(exercise_id: str, names: list[str]) -> Verdict:
+    return _wrong(
+        exercise_id,
+        f"your code changed the kit itself ({', '.join(names[:3])}): an answer must compute "
+        "its result, not rewrite the check (restored)",
+    )
+
+
+def _restore(before: _State) -> list[str]:
+    """Put back every name rebound or deleted since ``before``; return which ones, if any."""
+    changed = []
+    for owner, saved in before:
+        current = vars(owner)
+        label = getattr(owner, "__name__", None) or f"exercise {getattr(owner, 'id', '?')}"
+        for key, value in saved.items():
+            if key in current and current[key] is value:
+                continue
+            if f"{label}.{key}" in _LAZY_STATE:
+                continue
+            changed.append(f"{label}.{key}")
+            object.__setattr__(owner, key, value)  # modules and frozen dataclasses alike
+    return changed
 
 
 def _not_attempted(exercise_id: str, what: str) -> Verdict:
@@ -250,4 +340,7 @@ def _load() -> dict[str, Exercise]:
             if exercise.id in bank:
                 raise ExerciseError(f"exercise id {exercise.id} is defined twice")
             bank[exercise.id] = exercise
+    own = [module for name, module in list(sys.modules.items()) if name.startswith(f"{__name__}.")]
+    _PRISTINE[:] = [(module, dict(vars(module))) for module in [sys.modules[__name__], *own]]
+    _PRISTINE.extend((exercise, dict(vars(exercise))) for exercise in bank.values())
     return bank

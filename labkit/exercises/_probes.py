@@ -44,14 +44,17 @@ def is_starter(answer: Any, starter: str) -> bool:
 
 
 class Stream:
-    """A deterministic stand-in for the OS CSPRNG: SHAKE-256 output, optionally one byte flipped.
+    """A deterministic stand-in for the OS CSPRNG: SHAKE-256 output, optionally one bit flipped.
 
+    ``flip_bit`` (bit ``i % 8`` of byte ``i // 8``) is how a check asks "does this one bit
+    of randomness reach the secret?": a byte's worth of flips would hide a function that
+    keeps only some bits of each byte (``b % 2``, ``b & 0x7f``).
     ``drawn`` counts the bytes handed out, across every call, in order.
     """
 
-    def __init__(self, seed: bytes, flip: int | None = None) -> None:
+    def __init__(self, seed: bytes, flip_bit: int | None = None) -> None:
         self._seed = seed
-        self._flip = flip
+        self._flip = flip_bit
         self._buffer = bytearray()
         self.drawn = 0
 
@@ -63,8 +66,8 @@ class Stream:
         if end > len(self._buffer):
             more = max(end, 2 * len(self._buffer), 1024)
             self._buffer = bytearray(hashlib.shake_256(self._seed).digest(more))
-            if self._flip is not None and self._flip < more:
-                self._buffer[self._flip] ^= 0xFF
+            if self._flip is not None and self._flip // 8 < more:
+                self._buffer[self._flip // 8] ^= 1 << (self._flip % 8)
         chunk = bytes(self._buffer[self.drawn : end])
         self.drawn = end
         return chunk
@@ -86,26 +89,35 @@ _CLOCKS: dict[str, Callable[[], Any]] = {
 
 
 @contextmanager
-def rigged(stream: Stream, namespace: dict[str, Any] | None = None) -> Iterator[None]:
+def rigged(stream: Stream | None, namespace: dict[str, Any] | None = None) -> Iterator[None]:
     """Within: OS randomness comes from ``stream``, clocks stand still, ``random`` is seeded.
 
     ``os.urandom``, ``os.getrandom`` and the ``random`` module's own reference to
     urandom (which ``random.SystemRandom`` and so ``secrets`` read) all draw from
     ``stream``. Names in ``namespace`` (the learner's globals) bound to any of the
-    originals, as after ``from os import urandom``, are rebound too.
+    originals, as after ``from os import urandom``, are rebound too. With ``stream``
+    None the OS CSPRNG stays as it is and only the clocks and ``random`` are pinned:
+    a function that notices a watched ``os.urandom`` and falls back to ``random`` or a
+    clock when it is not watched gives itself away there.
     """
+    originals: dict[Any, Any] = {}
+    patches: list[tuple[Any, str, Any]] = []
+    if stream is not None:
+        read = stream.read
 
-    def getrandom(size: int, flags: int = 0) -> bytes:
-        return stream.read(size)
+        def urandom(size: int) -> bytes:
+            return read(size)
 
-    originals: dict[Any, Any] = {os.urandom: stream.read, random._urandom: stream.read}  # type: ignore[attr-defined]
-    patches: list[tuple[Any, str, Any]] = [
-        (os, "urandom", stream.read),
-        (random, "_urandom", stream.read),
-    ]
-    if hasattr(os, "getrandom"):
-        originals[os.getrandom] = getrandom
-        patches.append((os, "getrandom", getrandom))
+        def getrandom(size: int, flags: int = 0) -> bytes:
+            return read(size)
+
+        for fake, real in ((urandom, os.urandom), (getrandom, getattr(os, "getrandom", None))):
+            fake.__module__ = getattr(real, "__module__", fake.__module__)  # look like the OS's
+        originals = {os.urandom: urandom, random._urandom: urandom}  # type: ignore[attr-defined]
+        patches = [(os, "urandom", urandom), (random, "_urandom", urandom)]
+        if hasattr(os, "getrandom"):
+            originals[os.getrandom] = getrandom
+            patches.append((os, "getrandom", getrandom))
     for name, frozen in _CLOCKS.items():
         if hasattr(time, name):
             originals[getattr(time, name)] = frozen

@@ -19,6 +19,10 @@ _NOT_BASE64URL = (
     ("YQ==", "'=' padding (JWTs omit it, RFC 7515 section 2)"),
     ("YW*Jj", "a character outside the alphabet (a lenient decoder skips it)"),
     ("YW Jj", "a space inside the segment"),
+    ("YWJj\n", "a line end after the segment (a strip() or a regex '$' lets it in)"),
+    ("YWI\n", "a line end after the segment (a strip() or a regex '$' lets it in)"),
+    (" YWJj", "a space before the segment (a strip() lets it in)"),
+    ("ＹＷＪｊ", "fullwidth letters (NFKC would fold them to 'YWJj')"),
     ("YR", "stray low bits in the last character ('YR' and 'YQ' would both be b'a')"),
     ("YWJjZ", "an impossible length (5 characters: 1 more than a multiple of 4)"),
 )

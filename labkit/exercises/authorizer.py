@@ -9,6 +9,7 @@ answer key is the live gateway's: the tests replay each scenario over HTTP.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from labkit.aws.policy import Decision, MethodArn, PolicyError, check_response
@@ -61,6 +62,8 @@ _NOT_ADMIN = (
     "readeradmin",
     "admin,reader",
     "reader admin",
+    "root",
+    "superuser",
 )
 
 
@@ -92,31 +95,69 @@ _REQUESTS = (
     (("GET", "/api/profile"), ("GET", "/api/health"), False, False),
     (("GET", "/api/profile"), ("GET", "/"), False, False),
 )
-# The same paths in an API the token was not issued for: another account, API, stage, region.
-_ELSEWHERE = (
-    ("account 999999999999", f"arn:aws:execute-api:{_REGION}:999999999999:{_API_ID}/{_STAGE}"),
-    ("API id other0001", f"arn:aws:execute-api:{_REGION}:{_ACCOUNT}:other0001/{_STAGE}"),
-    ("stage prod", f"arn:aws:execute-api:{_REGION}:{_ACCOUNT}:{_API_ID}/prod"),
-    ("region eu-west-1", f"arn:aws:execute-api:eu-west-1:{_ACCOUNT}:{_API_ID}/{_STAGE}"),
-)
+
+
+def _elsewhere(region: str, account: str, api_id: str, stage: str) -> tuple[tuple[str, str], ...]:
+    """The same paths in an API the token was not for: another account, API, stage, region."""
+    other_region = "eu-west-1" if region != "eu-west-1" else "us-east-1"
+    return (
+        ("account 999999999999", f"arn:aws:execute-api:{region}:999999999999:{api_id}/{stage}"),
+        ("API id other0001", f"arn:aws:execute-api:{region}:{account}:other0001/{stage}"),
+        ("stage prod", f"arn:aws:execute-api:{region}:{account}:{api_id}/prod"),
+        (
+            f"region {other_region}",
+            f"arn:aws:execute-api:{other_region}:{account}:{api_id}/{stage}",
+        ),
+    )
+
+
+def _fresh_api() -> tuple[str, str, str, str]:
+    """An API made up for this run: a policy must take it from method_arn, not hard-code one."""
+    account = "".join(secrets.choice("0123456789") for _ in range(12))
+    return "ap-south-1", account, secrets.token_hex(5), f"v{secrets.randbelow(100)}"
+
+
+def _callers() -> list[tuple[dict[str, Any], bool]]:
+    """(claims, admin?): admin is the role alone, whatever the sub or the scopes say."""
+    somebody = f"user-{secrets.token_hex(4)}"
+    users: list[tuple[dict[str, Any], bool]] = [(_ALICE, False), (_BOB, True)]
+    users += [
+        ({"sub": somebody, "role": "admin", "scope": "profile"}, True),
+        ({"sub": "bob", "role": "reader", "scope": "profile predict"}, False),
+    ]
+    users += [({"sub": "eve", "role": role, "scope": "profile"}, False) for role in _NOT_ADMIN]
+    return users
 
 
 def _policy(answer: Any) -> str | None:
     if not callable(answer):
         return "pass your function itself (no parentheses)"
-    users: list[tuple[dict[str, Any], bool]] = [(_ALICE, False), (_BOB, True)]
-    users += [({"sub": "eve", "role": role, "scope": "profile"}, False) for role in _NOT_ADMIN]
-    for claims, admin in users:
+    for where_api in ((_REGION, _ACCOUNT, _API_ID, _STAGE), _fresh_api()):
+        problem = _policy_in(answer, *where_api)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _policy_in(answer: Any, region: str, account: str, api_id: str, stage: str) -> str | None:
+    """Every caller and cached request against the API ``region/account/api_id/stage``."""
+    home = f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}"
+    for claims, admin in _callers():
         for asked, then, reader_ok, admin_ok in _REQUESTS:
-            checked = _answer_for(answer, claims, _arn(*asked))
+            checked = _answer_for(answer, claims, _arn(*asked, api=home))
             if isinstance(checked, str):
                 return checked
             allowed = admin_ok if admin else reader_ok
-            decision = checked.policy.evaluate(MethodArn.parse(_arn(*then)))
+            decision = checked.policy.evaluate(MethodArn.parse(_arn(*then, api=home)))
             if (decision is Decision.ALLOW) != allowed:
                 admins_only = admin_ok and not reader_ok and not admin
+                if home != _API and decision is not Decision.ALLOW:
+                    return (
+                        f"in API {api_id} stage {stage} (account {account}) your policy denies "
+                        f"{then[0]} {then[1]}: build the ARNs from method_arn, don't hard-code one"
+                    )
                 return _wrong_decision(claims, asked, then, decision, admins_only)
-            for where, api in _ELSEWHERE:
+            for where, api in _elsewhere(region, account, api_id, stage):
                 if checked.policy.evaluate(MethodArn.parse(_arn(*then, api=api))) is (
                     Decision.ALLOW
                 ):

@@ -4,7 +4,7 @@
 claims with ``role`` raised and nothing else changed (no added claim, no longer
 life, no extra scope). 11.4 probes the learner's verifier with tokens signed by
 B's own key that only a claim or algorithm check refuses (another issuer or
-audience, no ``exp``, a future ``nbf``, PS256/RS512), requires every refusal to
+audience, no ``exp``, a future ``nbf``, any RSA algorithm but RS256), requires every refusal to
 be a ``labkit.InvalidTokenError`` (anything else is an authorizer's 500), then
 runs the scanner.
 """
@@ -24,6 +24,8 @@ __all__ = ["EXERCISES"]
 
 _ISSUER, _AUDIENCE = "https://idp.labkit.local", "labkit-api"
 _LIFETIME = 900  # what the services' identity providers issue: 15 minutes
+# Every other algorithm B's RSA key can sign: a verifier that allows any of them lets it in.
+_OTHER_RSA_ALGS = ("RS384", "RS512", "PS256", "PS384", "PS512")
 _CLAIM_NAMES = {"iss", "sub", "aud", "iat", "exp", "jti", "role", "scope"}
 
 
@@ -190,8 +192,7 @@ def _service_b_tokens() -> _Tokens:
         ("a token without aud", sign({}, drop="aud")),
         ("a token without exp", sign({}, drop="exp")),
         ("a token not valid before an hour from now", sign({"nbf": now + 3600})),
-        ("a PS256 token (B signs RS256 only)", sign({}, "PS256")),
-        ("an RS512 token (B signs RS256 only)", sign({}, "RS512")),
+        *((f"a {alg} token (B signs RS256 only)", sign({}, alg)) for alg in _OTHER_RSA_ALGS),
         ("an empty string", ""),
         ("a string that is no token", "not-a-token"),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import tempfile
 from collections.abc import Callable
@@ -18,11 +19,16 @@ __all__ = ["EXERCISES"]
 
 _NOW = 1767259800  # 2026-01-01T09:30:00Z: the frozen clock of notebooks 07 and 08
 _API = {"audience": "labkit-api", "issuer": "https://idp.labkit.local", "now": _NOW}
-_HONEST = {
-    "2026-01": "first-secret-0123456789abcdef",
-    "2026-02": "second-secret-0123456789abcdef",
-    "Issuer-Key": "third-secret-0123456789abcdef",
-}
+# The kids of 07.4's key table (a dot in one, for a lookup that reads kids as regexes); each
+# check run stores fresh secrets under them, so a function that knows the secrets fails.
+_KIDS = ("2026-01", "2026-02", "Issuer-Key", "key.2026")
+
+
+def _honest() -> dict[str, str]:
+    """The key table for one run: the fixed kids and one made up now, each with a new secret."""
+    kids = (*_KIDS, f"k-{secrets.token_hex(4)}")
+    return {kid: f"secret-{secrets.token_hex(16)}" for kid in kids}
+
 
 
 def _admin_forgery(answer: Any) -> tokens.Token | str:
@@ -138,13 +144,16 @@ _NEAR_MISSES: tuple[tuple[str, str], ...] = (
     ('x" OR "1"="1', "the kid rewrote the query: pass it as a parameter"),
     ("2026-01\0", "a NUL byte cut the kid short: compare the whole string, as a parameter"),
     ("2026-01\\", "a backslash changed the kid: compare it exactly, as a parameter"),
+    ("keyX2026", "the lookup reads the stored kid as a pattern ('.' is any character): use ="),
+    ("２０２６-01", "the lookup folds fullwidth digits (NFKC): a kid must match exactly"),
+    ("2026‐01", "the lookup folds a Unicode hyphen into '-': a kid must match exactly"),
 )
 
 
-def _lookup_db() -> sqlite3.Connection:
-    db = sqlite3.connect(":memory:")
+def _lookup_db(honest: dict[str, str]) -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:", check_same_thread=False)  # answers run on their own thread
     db.execute("CREATE TABLE keys (kid TEXT PRIMARY KEY, secret TEXT NOT NULL)")
-    db.executemany("INSERT INTO keys VALUES (?, ?)", list(_HONEST.items()))
+    db.executemany("INSERT INTO keys VALUES (?, ?)", list(honest.items()))
     return db
 
 
@@ -153,8 +162,9 @@ def _safe_lookup(answer: Any) -> str | None:
         return "pass your function itself (no parentheses)"
     if is_starter(answer, _LOOKUP_STARTER):
         return NOT_ATTEMPTED
-    with closing(_lookup_db()) as db:
-        for kid, secret in _HONEST.items():
+    honest = _honest()
+    with closing(_lookup_db(honest)) as db:
+        for kid, secret in honest.items():
             got = answer(db, kid)
             if got is None:
                 return f"kid {kid!r} exists; you returned None"
@@ -170,7 +180,7 @@ def _safe_lookup(answer: Any) -> str | None:
             if got is not None:
                 return f"kid {kid!r} returned {got!r}, but no key has that kid: {mistake}"
         remaining = db.execute("SELECT kid, secret FROM keys ORDER BY kid").fetchall()
-        if dict(remaining) != _HONEST:
+        if dict(remaining) != honest:
             return "the key table changed while your function ran: it must only read"
     return None
 

@@ -216,6 +216,10 @@ def _thumbprint_jwks() -> list[tuple[str, dict[str, Any]]]:
         cases.append((f"the demo {name!r} private JWK (with 'd')", private))
     fresh = keys.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key(), kid="2026-01")
     cases.append(("a P-256 key made just now, kid '2026-01'", fresh))
+    # A kid shaped like a thumbprint, but another key's: echoing such a kid must fail too.
+    lie = keys.thumbprint(keys.to_jwk(keys.demo_public_key("p384")))
+    made = keys.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key())
+    cases.append(("a new P-256 key whose kid is another key's thumbprint", {**made, "kid": lie}))
     return cases
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import secrets
+import unicodedata
+from collections.abc import Collection
 from typing import Any
 
 from labkit import algorithms, examples, keys
@@ -34,6 +38,12 @@ _TIME_CASES: tuple[tuple[dict[str, int], int, int], ...] = (
     ({"exp": str(T0 + 300)}, T0, 0),
     ({"exp": True}, T0, 0),
     ({"nbf": "0"}, T0, 0),
+    # Nor is NaN or Infinity: JSON has no such numbers (RFC 8259 section 6), but Python's json
+    # reads them, and an exp of Infinity never passes, a NaN compares false to every time.
+    ({"exp": float("inf")}, T0, 0),
+    ({"exp": float("nan")}, T0, 0),
+    ({"nbf": float("-inf")}, T0, 0),
+    ({"iat": float("nan")}, T0, 0),
 )
 
 # (iss, trusted, expected): exact matches only. Every other case is an attacker's near miss:
@@ -61,7 +71,25 @@ _ISSUER_CASES: tuple[tuple[object, object, bool], ...] = (
     ("https://a.example", ["https://b.example", "https://a.example"[:-1]], False),
     (["https://a.example"], ["https://a.example"], False),
     ("https://a.example", [], False),
+    # Trailing whitespace, Unicode and case-mapping look-alikes, another scheme, regex dots.
+    (TRUSTED + " ", TRUSTED, False),
+    (TRUSTED + "\n", TRUSTED, False),
+    ("ｈｔｔｐｓ://idp.labkit.local", TRUSTED, False),  # fullwidth: TRUSTED after NFKC
+    ("https://idp.labkıt.local", TRUSTED, False),  # dotless ı: TRUSTED after upper()
+    ("http://idp.labkit.local", TRUSTED, False),
+    ("https://idpXlabkit.local", TRUSTED, False),  # what an unescaped regex '.' matches
 )
+
+
+def _fresh_issuer_cases() -> list[tuple[object, object, bool]]:
+    """Issuers made up for this run, so a function that knows the fixed names fails."""
+    name, other = (f"https://{secrets.token_hex(6)}.example" for _ in range(2))
+    return [
+        (name, name, True),
+        (name, [other, name], True),
+        (other, [name], False),
+        (name + "x", name, False),
+    ]
 
 
 def _live(token_claims: dict[str, int], now: int, leeway: int) -> bool:
@@ -93,7 +121,7 @@ def _time_window(answer: Any) -> str | None:
 
 def _offset(value: object) -> object:
     """A time as T0+N for messages; anything that is no number is shown as it is."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return value
     return f"T0{value - T0:+g}"
 
@@ -101,7 +129,7 @@ def _offset(value: object) -> object:
 def _issuer(answer: Any) -> str | None:
     if not callable(answer):
         return "pass your function itself (no parentheses)"
-    for iss, trusted, want in _ISSUER_CASES:
+    for iss, trusted, want in (*_ISSUER_CASES, *_fresh_issuer_cases()):
         call = f"issuer_ok({iss!r}, {trusted!r})"
         try:
             got = answer(iss, list(trusted) if isinstance(trusted, list) else trusted)
@@ -122,13 +150,21 @@ def _issuer_why(iss: object, trusted: Any) -> str:
     if iss in allowed:
         return ""
     for name in allowed:
+        if _folded(iss) == _folded(name):
+            return (
+                ": issuers are compared exactly, with no case folding, Unicode "
+                "normalization or stripping"
+            )
         if (iss and name.startswith(iss)) or iss.startswith(name):
             return ": that is a prefix match; compare whole strings with =="
         if iss in name or name in iss:
             return ": that is a substring match (CVE-2024-53861); compare whole strings with =="
-        if iss.strip().lower() == name.lower():
-            return ": issuers are compared exactly, with no case folding or stripping"
     return ""
+
+
+def _folded(text: str) -> str:
+    """``text`` as every lenient comparison sees it: NFKC, one case, no outer whitespace."""
+    return unicodedata.normalize("NFKC", text).upper().lower().strip()
 
 
 def _token(**changes: Any) -> str:
@@ -145,6 +181,7 @@ def _suspects() -> list[tuple[str, str, bool]]:
         ("Alice's token at the frozen clock", examples.lab_token(), True),
         ("a token that expired 20 s before the clock", _token(exp=NOW - 20), True),
         ("a token for audiences ['labkit-api', 'x']", _token(aud=["labkit-api", "x"]), True),
+        ("a token that expired 31 s before the clock", _token(exp=NOW - 31), False),
         ("a token that expired 40 s before the clock", _token(exp=NOW - 40), False),
         ("a token without 'exp' (it never expires)", _token(exp=None), False),
         ("a token not valid for another 60 s (nbf)", _token(nbf=NOW + 60), False),
@@ -186,7 +223,7 @@ def _options(answer: Any) -> str | None:
 def _static_options(answer: dict[str, Any]) -> str | None:
     """What no test token can show: extra algorithms, issuers or audiences, exp dropped."""
     algs = answer.get("algorithms")
-    if isinstance(algs, (list, tuple, set, frozenset)) and set(algs) != {"HS256"}:
+    if _many(algs) and set(algs) != {"HS256"}:
         extra = sorted(str(alg) for alg in set(algs) - {"HS256"})
         if extra:
             return (
@@ -197,10 +234,15 @@ def _static_options(answer: dict[str, Any]) -> str | None:
         return "require_exp=False drops exp: a token without exp never expires; keep exp required"
     for option, trusted in (("issuer", TRUSTED), ("audience", "labkit-api")):
         value = answer.get(option)
-        if isinstance(value, (list, tuple, set, frozenset)) and set(value) - {trusted}:
+        if _many(value) and set(value) - {trusted}:
             extra = sorted(str(v) for v in set(value) - {trusted})
             return f"{option} also trusts {', '.join(extra)}: name only {trusted!r}"
     return None
+
+
+def _many(value: object) -> bool:
+    """A collection of names (a list, a set, a dict's keys...), not one string."""
+    return isinstance(value, Collection) and not isinstance(value, (str, bytes))
 
 
 EXERCISES = (
@@ -213,12 +255,16 @@ EXERCISES = (
             "nbf and iat must not be after now. The leeway widens each rule by that many seconds.",
             "exp is the first instant the token is dead: refuse when now - leeway >= exp. "
             "Refuse when nbf > now + leeway, and when iat > now + leeway. A claim that is "
-            "not a number (a string, a bool) is no NumericDate: not live.",
+            "not a finite number (a string, a bool, NaN, Infinity) is no NumericDate: not live.",
         ),
         solution="""\
+import math
+
+
 def is_live(claims: dict, now: float, leeway: float = 0) -> bool:
     times = [claims[name] for name in ("exp", "nbf", "iat") if name in claims]
-    if not all(type(t) in (int, float) for t in times):  # a NumericDate is a number, not a bool
+    # a NumericDate is a JSON number: not a bool, a string, NaN or Infinity
+    if not all(type(t) is int or (type(t) is float and math.isfinite(t)) for t in times):
         return False
     expired = "exp" in claims and now - leeway >= claims["exp"]
     too_early = "nbf" in claims and claims["nbf"] > now + leeway

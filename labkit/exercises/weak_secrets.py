@@ -125,18 +125,37 @@ def make_secret() -> bytes:
 answer = make_secret"""
 
 _NEEDED_BYTES = 32  # RFC 7518 section 3.2: an HS256 key at least as long as the hash output
-_PROBED_BYTES = 96  # how many of the drawn bytes are tested for influence, at most
+_NEEDED_BITS = 8 * _NEEDED_BYTES
+_PROBED_BYTES = 96  # how many of the drawn bytes are tested, bit by bit, for influence, at most
+_REPEAT = 8  # a window this long seen twice in one secret: random output never repeats so
+_DIGITS = frozenset("0123456789")
 _HEX = frozenset("0123456789abcdefABCDEF")
 _B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=")
+_PRINTABLE = frozenset(chr(c) for c in range(0x20, 0x7F))
 
 
 def _capacity_bits(secret: bytes | str) -> float:
-    """How many bits the returned value can hold, by its alphabet (hex, base64, or any text)."""
-    if isinstance(secret, bytes):
-        return 8.0 * len(secret)
-    chars = set(secret)
-    per_char = 4.0 if chars <= _HEX else 6.0 if chars <= _B64 else math.log2(95)
-    return per_char * len(secret)
+    """How many bits the value can hold, by its alphabet: digits, hex, base64, text or bytes.
+
+    Bytes are judged by their values too: 32 bytes that are all hex digits (a
+    ``hexdigest()[:32].encode()``) hold 128 bits, not 256.
+    """
+    chars = set(secret.decode("latin-1") if isinstance(secret, bytes) else secret)
+    for alphabet, bits in (
+        (_DIGITS, math.log2(10)),
+        (_HEX, 4.0),
+        (_B64, 6.0),
+        (_PRINTABLE, math.log2(95)),
+    ):
+        if chars <= alphabet:
+            return bits * len(secret)
+    return (8.0 if isinstance(secret, bytes) else math.log2(95)) * len(secret)
+
+
+def _repeats(secret: bytes | str) -> bool:
+    """True if some stretch of ``_REPEAT`` bytes or characters occurs twice (``half * 2``)."""
+    windows = [secret[i : i + _REPEAT] for i in range(len(secret) - _REPEAT + 1)]
+    return len(set(windows)) < len(windows)
 
 
 def _secret_maker(answer: Any) -> str | None:
@@ -146,8 +165,12 @@ def _secret_maker(answer: Any) -> str | None:
     stream, clocks stopped, ``random`` seeded. It must draw at least 32 bytes from
     that stream, give the same secret for the same stream (so nothing else feeds
     it: no clock, counter or Mersenne Twister), and change when any one of at
-    least 32 of the drawn bytes changes (so hashing or truncating did not throw
-    the randomness away). Unrigged, it must give a new secret on every call.
+    least 256 of the drawn bits flips (so hashing, masking or truncating did not
+    throw the randomness away). Its output must be able to hold 256 bits (by
+    length and alphabet) and must not repeat itself. Unrigged, it must give a new
+    secret on every call, also with the clocks stopped and ``random`` seeded alike
+    (so it does not fall back to them when the CSPRNG is not watched). Every step
+    but the unrigged calls is deterministic, so each mistake gets one message.
     """
     if not callable(answer):
         return "pass your function itself (no parentheses)"
@@ -163,14 +186,8 @@ def _secret_maker(answer: Any) -> str | None:
         if not isinstance(secret, (bytes, str)):
             return f"return bytes (or text), not {type(secret).__name__}"
         made.append(secret)
-    if len(set(made)) < len(made):
+    if len(set(made)) == 1:
         return "it returned the same secret twice: make a fresh random one on every call"
-    bits = min(map(_capacity_bits, made))
-    if bits < 8 * _NEEDED_BYTES:
-        return (
-            f"the secret can hold only {bits:.0f} bits; HS256 needs 256, i.e. 32 random "
-            "bytes (RFC 7518 section 3.2)"
-        )
     namespace = getattr(answer, "__globals__", None)
     seed = b"labkit 05.4 rigged CSPRNG"
     baseline, drawn = _rigged_call(answer, _probes.Stream(seed), namespace)
@@ -190,24 +207,43 @@ def _secret_maker(answer: Any) -> str | None:
             "with the same CSPRNG bytes it made a different secret: something else feeds it "
             "(a clock, a counter, random); use the CSPRNG's bytes alone"
         )
-    influential = sum(
-        _rigged_call(answer, _probes.Stream(seed, flip=index), namespace)[0] != baseline
-        for index in range(min(drawn, _PROBED_BYTES))
-    )
-    if influential < _NEEDED_BYTES:
+    if len(set(made)) < len(made):
+        return "it returned the same secret twice: make a fresh random one on every call"
+    bits = min(map(_capacity_bits, made))
+    if bits < _NEEDED_BITS:
         return (
-            f"only {influential} of the {drawn} random bytes it drew change the secret: "
-            f"the rest are thrown away (a slice, or a hash of a part); HS256 needs {_NEEDED_BYTES}"
+            f"the secret can hold only {bits:.0f} bits (by its length and its alphabet); HS256 "
+            "needs 256, i.e. 32 random bytes (RFC 7518 section 3.2)"
         )
+    unwatched = [_rigged_call(answer, None, namespace)[0] for _ in range(2)]
+    if unwatched[0] == unwatched[1]:
+        return (
+            "with the clocks stopped and random seeded alike it made the same secret twice: "
+            "it comes from random or a clock, not from the operating system's CSPRNG"
+        )
+    influential = 0
+    for bit in range(8 * min(drawn, _PROBED_BYTES)):
+        flipped, _ = _rigged_call(answer, _probes.Stream(seed, flip_bit=bit), namespace)
+        influential += flipped != baseline
+        if influential >= _NEEDED_BITS:
+            break
+    else:
+        return (
+            f"only {influential} of the {8 * drawn} random bits it drew change the secret: the "
+            "rest are thrown away (a slice, a mask such as b % 2 or b & 0x7f, or a hash of a "
+            f"part); HS256 needs {_NEEDED_BITS}"
+        )
+    if any(map(_repeats, made)):
+        return "the secret repeats itself (a part used twice): it holds fewer random bits"
     return None
 
 
 def _rigged_call(
-    answer: Any, stream: _probes.Stream, namespace: dict[str, Any] | None
+    answer: Any, stream: _probes.Stream | None, namespace: dict[str, Any] | None
 ) -> tuple[Any, int]:
     with _probes.rigged(stream, namespace):
         secret = answer()
-    return secret, stream.drawn
+    return secret, 0 if stream is None else stream.drawn
 
 
 EXERCISES = (
