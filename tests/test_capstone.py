@@ -112,7 +112,7 @@ def test_11_4_wants_a_verifier_the_scanner_finds_clean() -> None:
         return labkit.parse(token).payload
 
     assert evaluate("11.4", good).status == "correct"
-    assert "accepted a PS256 token" in evaluate("11.4", confused).message  # the header chose
+    assert "(B signs RS256 only)" in evaluate("11.4", confused).message  # the header chose
     assert "accepted a token of another issuer" in evaluate("11.4", blind).message
     assert (
         "refused a valid token"
