@@ -80,7 +80,9 @@ __all__ = [
     "HostNotAllowedError",
     "Policy",
     "Reply",
+    "UnsafeRequestError",
     "UnsafeURLError",
+    "check_fields",
     "fetch",
     "judge",
     "resolve",
@@ -98,6 +100,12 @@ _OCTAL = frozenset(string.octdigits)
 _LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\Z")
 _IPV6_CHARS = frozenset(string.hexdigits + ":.")
 _IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+"""An HTTP field name, and a cookie name: an RFC 9110 section 5.6.2 ``token``."""
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*\Z")
+"""A header value sent: one line of visible ASCII, spaces and tabs (no CR, LF, NUL)."""
+_COOKIE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*\Z")
+"""A cookie value sent: RFC 6265 section 4.1.1 ``cookie-octet``s (no ';', ',', space, quote)."""
 
 
 class UnsafeURLError(ConfigurationError):
@@ -106,6 +114,10 @@ class UnsafeURLError(ConfigurationError):
     def __init__(self, message: str, why: str | None = None, *, host: str | None = None) -> None:
         super().__init__(message, why)
         self.host = host
+
+
+class UnsafeRequestError(ConfigurationError):
+    """A header or cookie the guard will not send (``check_fields``), refused before sending."""
 
 
 class HostNotAllowedError(UnsafeURLError):
@@ -379,6 +391,11 @@ def _as_requests_sends_it(
             f"and as {host} here",
             "an ambiguous URL is never sent",
         )
+    if (sent.path or "").startswith("//"):  # dot segments removed: "/.//evil" is "//evil"
+        raise UnsafeURLError(
+            f"the path of {_shown(url)} is sent as {_shown(sent.path)}, which starts with '//'",
+            "urllib3 reads '//name' in a request target as a host; write one '/'",
+        )
     return prepared.url, f"{sent.scheme}://{sent.netloc}", sent.path or "/"
 
 
@@ -396,6 +413,35 @@ def _ascii_only(text: str, what: str) -> None:
 def _shown(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_fields(
+    headers: Mapping[str, str] | None = None, cookies: Mapping[str, str] | None = None
+) -> None:
+    """Refuse header and cookie fields that would not go out as the caller wrote them.
+
+    Names must be RFC 9110 tokens (RFC 6265 section 4.1.1 for cookie names):
+    ``X-A\\r\\nHost: evil`` would add a header, ``s=1; evil`` a second cookie, a
+    space or NUL would be sent as-is and read differently by each server.
+    Header values are one line of visible ASCII; cookie values RFC 6265
+    ``cookie-octet``s. ``UnsafeRequestError`` (one line) names the field.
+    """
+    for kind, fields, values in (
+        ("header", headers, _FIELD_VALUE),
+        ("cookie", cookies, _COOKIE_VALUE),
+    ):
+        for name, value in (fields or {}).items():
+            if not isinstance(name, str) or not _FIELD_NAME.match(name):
+                raise UnsafeRequestError(
+                    f"{kind} must be a {kind} name (an HTTP token), got {_shown(name)}",
+                    "letters, digits and !#$%&'*+-.^_`|~ only: no spaces, ':', ';', '=' "
+                    "or line breaks",
+                )
+            if not isinstance(value, str) or not values.match(value):
+                raise UnsafeRequestError(
+                    f"the value of the {kind} {name} cannot be sent: {_shown(value)}",
+                    "one line of printable ASCII (cookie values: no spaces, ';', ',' or quotes)",
+                )
 
 
 # Sending -----------------------------------------------------------------------------------------
@@ -475,9 +521,13 @@ class GuardedSession:
         ``json_body`` (any JSON value but None) is sent as the body, for a login form.
         """
         target = self.destination if path is None else self.destination.at(path)
+        check_fields(headers, cookies)
         request = requests.Request(method, target.url, headers=dict(headers or {}), json=json_body)
         request.cookies = dict(cookies or {})
-        prepared = self._session.prepare_request(request)
+        try:
+            prepared = self._session.prepare_request(request)
+        except (requests.RequestException, ValueError, TypeError) as exc:  # belt and braces
+            raise UnsafeRequestError(f"requests cannot send this request: {exc}") from None
         if prepared.url != target.url:  # nothing may re-read the URL between judging and sending
             raise UnsafeURLError(f"the prepared URL changed: {_shown(prepared.url)}")
         try:
