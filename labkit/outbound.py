@@ -19,7 +19,8 @@ same split in another project). So this module decides on the URL exactly as
    userinfo (any ``@`` in the authority), backslashes, whitespace and control
    characters, non-ASCII characters (fullwidth digits, ideographic dots: write
    IDNA names in their ``xn--`` form), ``%`` in the host, a path that starts
-   with ``//`` (urllib3 reads it as a host again), empty or odd ports,
+   with ``//``, as written or once dot segments are removed (``/.//x``:
+   urllib3 reads ``//x`` as a host again), empty or odd ports,
    trailing dots, schemes other than http(s), and IPv4 addresses in any form
    but the dotted quad: ``127.1``, ``2130706433``, ``0x7f.1`` and
    ``0177.0.0.1`` all mean 127.0.0.1 to ``inet_aton(3)`` (and to the WHATWG
@@ -41,8 +42,10 @@ same split in another project). So this module decides on the URL exactly as
    risk: the one answer comes from whoever runs the name's DNS, which the user
    trusted by allowing that name; the scanner prints the addresses it used.
 4. Every request: the prepared request built from the judged URL (checked to
-   be that URL, string for string), no proxies or ``.netrc`` from the
-   environment (``trust_env = False``, ``proxies = {}``), no redirects, no
+   be that URL, string for string: ``judge`` refuses a URL that preparing
+   rewrites again, as ``/%2E%2E//x`` becomes ``/..//x`` and then ``/x``), no
+   proxies or ``.netrc`` from the environment (``trust_env = False``,
+   ``proxies = {}``), no redirects, no
    retries, a connect and a read timeout plus a deadline for the whole body,
    and at most ``max_bytes`` of the answer read.
 """
@@ -381,8 +384,15 @@ def _as_requests_sends_it(
         prepared = requests.Request("GET", url).prepare()
         assert prepared.url is not None
         sent = urllib3.util.parse_url(prepared.url)
+        again = requests.Request("GET", prepared.url).prepare().url
     except (requests.RequestException, urllib3.exceptions.HTTPError, ValueError) as exc:
         raise UnsafeURLError(f"requests cannot send {_shown(url)}: {type(exc).__name__}") from None
+    if again != prepared.url:  # "/%2E%2E//x" -> "/..//x" -> "/x": judged is not what is sent
+        raise UnsafeURLError(
+            f"requests rewrites {_shown(url)} again each time it prepares it "
+            f"({_shown(prepared.url)}, then {_shown(again)})",
+            "write the path without dot segments ('.', '..', '%2e')",
+        )
     sent_host = (sent.host or "").strip("[]").lower()
     sent_port = None if sent.port is None else str(sent.port)
     if (sent.scheme, sent_host, sent_port) != (scheme, host, None if port is None else port):
