@@ -174,8 +174,14 @@ def _read_stdin_token(args: argparse.Namespace) -> None:
     """Replace a token argument ``-`` by what stdin holds, read as bytes, bounded, stripped."""
     if getattr(args, "token", None) != "-":
         return
+    if sys.stdin is None:  # started with stdin closed (<&-)
+        raise ConfigurationError("the token is '-', but stdin is closed: nothing to read")
     stream = getattr(sys.stdin, "buffer", None)
-    data = stream.read(MAX_INPUT_BYTES + 1) if stream is not None else sys.stdin.read()
+    try:
+        data = stream.read(MAX_INPUT_BYTES + 1) if stream is not None else sys.stdin.read()
+    except (OSError, ValueError) as exc:  # a directory, a closed or unreadable descriptor
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ConfigurationError(f"the token is '-', but stdin cannot be read: {reason}") from None
     if isinstance(data, bytes):
         data = data.decode("utf-8", "replace")  # non-ASCII is refused by the parser, by position
     if len(data) > MAX_INPUT_BYTES:
@@ -424,7 +430,7 @@ def _crack(args: argparse.Namespace) -> int:
     Every ``labkit`` error about the token (malformed, unparsable, not HMAC) is bad
     input, not a verdict: one line and exit 2. An empty word list is said as such.
     """
-    raw = sys.stdin.read().strip() if args.token == "-" else args.token
+    raw = args.token  # a "-" was replaced by stdin's content before the command ran
     try:
         target = cracking.Target.from_token(raw)
     except MalformedTokenError as exc:  # bad input here, not a verdict on the token
@@ -754,7 +760,7 @@ def _scan(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    raw = sys.stdin.read().strip() if args.token == "-" else args.token
+    raw = args.token  # a "-" was replaced by stdin's content before the command ran
     try:
         public_key = _read_bytes(args.public_key) if args.public_key else None
     except OSError as exc:

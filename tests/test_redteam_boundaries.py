@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fractions
+import io
 import json
 import os
 import subprocess
@@ -352,3 +353,61 @@ def test_huge_int_jwk_key_material_members_are_refused_in_one_line() -> None:
         with pytest.raises(InvalidTokenError) as caught:
             labkit.verify(GENUINE, {**REAL_JWKS[kty], member: HUGE}, algorithms=["HS256"], now=NOW)
         assert "\n" not in str(caught.value)
+
+
+# CLI: stdin for a token argument "-" -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("decode", "-"), ("crack", "-"), ("scan", "http://127.0.0.1:9/api", "--token", "-")],
+    ids=["decode", "crack", "scan"],
+)
+def test_closed_stdin_for_a_dash_token_is_a_usage_error_not_a_bug(args: tuple[str, ...]) -> None:
+    """Found: with ``<&-`` sys.stdin is None, and reading the token was AttributeError (70)."""
+    result = subprocess.run(
+        ["bash", "-c", '"$@" <&-', "bash", *labkit_command(*args)],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == cli.EXIT_USAGE
+    assert result.stderr.count(b"\n") == 1 and b"stdin is closed" in result.stderr
+
+
+def test_unreadable_stdin_for_a_dash_token_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Unreadable:
+        def read(self, size: int = -1) -> bytes:
+            raise IsADirectoryError(21, "Is a directory")
+
+    class Stdin:
+        buffer = Unreadable()
+
+    monkeypatch.setattr("sys.stdin", Stdin())
+    assert cli.main(["decode", "-"]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "stdin cannot be read: Is a directory" in err
+
+
+def test_crack_reads_a_dash_token_from_stdin_once(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found: stdin holding '-' made crack read stdin a second time (an empty token)."""
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"-\n")))
+    assert cli.main(["crack", "-"]) == cli.EXIT_USAGE
+    assert "1 segment" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(CRACKABLE.encode() + b"\n")))
+    assert cli.main(["crack", "-", "--processes", "1"]) == cli.EXIT_OK
+    assert capsys.readouterr().out == "secret\n"
+
+
+# lint: a wordlist path that is not a regular file -----------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "/tmp"])
+def test_lint_wordlist_that_is_not_a_regular_file_is_refused_not_read_forever(path: str) -> None:
+    """Found: ``tokens.lint(t, wordlist="/dev/zero")`` (and the inspector) never returned."""
+    with pytest.raises(ConfigurationError, match="not a regular file"):
+        tokens.lint(CRACKABLE, wordlist=path)
