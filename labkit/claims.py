@@ -100,7 +100,10 @@ def as_datetime(seconds: float) -> dt.datetime:
     years 1 to 9999 that a datetime can hold.
     """
     if isinstance(seconds, numbers.Real) and not isinstance(seconds, (int, float, bool)):
-        seconds = float(seconds)  # a NumPy number, a Fraction: plots pass such values
+        try:
+            seconds = float(seconds)  # a NumPy number, a Fraction: plots pass such values
+        except (OverflowError, ValueError, TypeError):  # Fraction(10**400): beyond any float
+            seconds = math.inf
     if not is_numeric_date(seconds):
         tip = (
             f"a NumericDate is a JSON number; convert it first: float({shown(seconds)})"

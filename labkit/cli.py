@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import io
 import json
 import math
 import os
 import re
 import signal
+import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -54,6 +56,11 @@ Command = Callable[[argparse.Namespace], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code."""
+    with _closed_streams_stood_in():
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     command: Command = args.run
@@ -81,6 +88,72 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BUG
 
 
+class _ClosedStdout(io.TextIOBase):
+    """Stands in for a stdout the shell closed (``labkit decode T >&-``): writing is EPIPE.
+
+    Python leaves ``sys.stdout`` None then, and every print would be an
+    AttributeError (exit 70); as a broken pipe, it is exit 141 like ``| head``.
+    Flushing nothing is fine, so the interpreter's final flush stays quiet.
+    """
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(errno.EPIPE, "stdout is closed")
+
+    @property
+    def buffer(self) -> _ClosedStdout:  # crack writes the secret's bytes to stdout.buffer
+        return self
+
+
+class _SafeStderr:
+    """stderr for the length of ``main``: a message that cannot be written is dropped.
+
+    Closed (``2>&-``: None in ``sys``, where ``print(file=None)`` would write the
+    message to stdout) or unusable (a stale descriptor: ``EBADF``), stderr must
+    never turn a verdict into exit 70. Everything else is the real stream's.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                return int(self._stream.write(text))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._stream is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._stream.flush()
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self._stream.isatty())
+        except (AttributeError, OSError, ValueError):
+            return False
+
+    def __getattr__(self, name: str) -> Any:
+        if self._stream is None:
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _closed_streams_stood_in() -> Iterator[None]:
+    """While ``main`` runs: a closed stdout is a broken pipe, stderr never fails."""
+    saved = sys.stdout, sys.stderr
+    if sys.stdout is None:
+        sys.stdout = _ClosedStdout()
+    sys.stderr = _SafeStderr(sys.stderr)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if isinstance(sys.stdout, _ClosedStdout):
+            sys.stdout = saved[0]
+        if isinstance(sys.stderr, _SafeStderr):
+            sys.stderr = saved[1]
+
+
 def _error(command: str, message: str) -> None:
     """One line on stderr (stderr escapes what it cannot encode, so this never fails)."""
     line = " ".join(message.splitlines())
@@ -101,8 +174,14 @@ def _read_stdin_token(args: argparse.Namespace) -> None:
     """Replace a token argument ``-`` by what stdin holds, read as bytes, bounded, stripped."""
     if getattr(args, "token", None) != "-":
         return
+    if sys.stdin is None:  # started with stdin closed (<&-)
+        raise ConfigurationError("the token is '-', but stdin is closed: nothing to read")
     stream = getattr(sys.stdin, "buffer", None)
-    data = stream.read(MAX_INPUT_BYTES + 1) if stream is not None else sys.stdin.read()
+    try:
+        data = stream.read(MAX_INPUT_BYTES + 1) if stream is not None else sys.stdin.read()
+    except (OSError, ValueError) as exc:  # a directory, a closed or unreadable descriptor
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ConfigurationError(f"the token is '-', but stdin cannot be read: {reason}") from None
     if isinstance(data, bytes):
         data = data.decode("utf-8", "replace")  # non-ASCII is refused by the parser, by position
     if len(data) > MAX_INPUT_BYTES:
@@ -121,6 +200,8 @@ _FLAGS = {
     "cache_ttl": "--cache-ttl",
     "the authorizer cache TTL": "--cache-ttl",
     "timeout": "--timeout",
+    "header": "--header",
+    "cookie": "--cookie",
 }
 _OPTION_WORD = re.compile(rf"^({'|'.join(re.escape(name) for name in _FLAGS)})(?=[=]| must )")
 
@@ -349,7 +430,7 @@ def _crack(args: argparse.Namespace) -> int:
     Every ``labkit`` error about the token (malformed, unparsable, not HMAC) is bad
     input, not a verdict: one line and exit 2. An empty word list is said as such.
     """
-    raw = sys.stdin.read().strip() if args.token == "-" else args.token
+    raw = args.token  # a "-" was replaced by stdin's content before the command ran
     try:
         target = cracking.Target.from_token(raw)
     except MalformedTokenError as exc:  # bad input here, not a verdict on the token
@@ -358,9 +439,10 @@ def _crack(args: argparse.Namespace) -> int:
     except LabkitError as exc:
         print(f"labkit crack: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    result = cracking.crack(
-        target, args.wordlist, processes=args.processes, rules=args.rules, progress=True
-    )
+    with _word_source(args.wordlist) as words:
+        result = cracking.crack(
+            target, words, processes=args.processes, rules=args.rules, progress=True
+        )
     took = f"{result.guesses:,} guesses in {result.seconds:.2f} s"
     if result.empty:
         where = args.wordlist or "the bundled list"
@@ -374,6 +456,47 @@ def _crack(args: argparse.Namespace) -> int:
     sys.stdout.buffer.write(result.secret + b"\n")  # the exact bytes, whatever their encoding
     sys.stdout.flush()
     return EXIT_OK
+
+
+MAX_WORD_BYTES = 1 << 16
+"""Longest line read from a wordlist that is not a regular file (a pipe, a device)."""
+
+
+@contextlib.contextmanager
+def _word_source(path: str | None) -> Iterator[Any]:
+    """``--wordlist`` as ``crack`` takes it: a regular file (or None) as its path, fast.
+
+    Anything else that opens (a pipe such as ``--wordlist <(...)``, ``/dev/stdin``,
+    a device) cannot be counted and rewound like a file, and may never end a line
+    (``/dev/zero``): it is read line by line, each line bounded by MAX_WORD_BYTES.
+    """
+    if path is None or _regular_or_missing(path):
+        yield path  # missing or unreadable: crack names the path and the reason
+        return
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read the wordlist {path}: {exc.strerror or exc}"
+        ) from None
+    with stream:
+        yield _bounded_lines(stream, path)
+
+
+def _regular_or_missing(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode) or stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):  # missing, unreadable, a NUL in the name: crack says so
+        return True
+
+
+def _bounded_lines(stream: io.BufferedReader, path: str) -> Iterator[bytes]:
+    while line := stream.readline(MAX_WORD_BYTES + 1):
+        if len(line) > MAX_WORD_BYTES and not line.endswith(b"\n"):
+            raise ConfigurationError(
+                f"the wordlist {path} has a line over {MAX_WORD_BYTES} bytes: not a list of words"
+            )
+        yield line
 
 
 def _add_workshop(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -627,7 +750,7 @@ def _scan(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    raw = sys.stdin.read().strip() if args.token == "-" else args.token
+    raw = args.token  # a "-" was replaced by stdin's content before the command ran
     try:
         public_key = _read_bytes(args.public_key) if args.public_key else None
     except OSError as exc:

@@ -19,7 +19,8 @@ same split in another project). So this module decides on the URL exactly as
    userinfo (any ``@`` in the authority), backslashes, whitespace and control
    characters, non-ASCII characters (fullwidth digits, ideographic dots: write
    IDNA names in their ``xn--`` form), ``%`` in the host, a path that starts
-   with ``//`` (urllib3 reads it as a host again), empty or odd ports,
+   with ``//``, as written or once dot segments are removed (``/.//x``:
+   urllib3 reads ``//x`` as a host again), empty or odd ports,
    trailing dots, schemes other than http(s), and IPv4 addresses in any form
    but the dotted quad: ``127.1``, ``2130706433``, ``0x7f.1`` and
    ``0177.0.0.1`` all mean 127.0.0.1 to ``inet_aton(3)`` (and to the WHATWG
@@ -41,8 +42,10 @@ same split in another project). So this module decides on the URL exactly as
    risk: the one answer comes from whoever runs the name's DNS, which the user
    trusted by allowing that name; the scanner prints the addresses it used.
 4. Every request: the prepared request built from the judged URL (checked to
-   be that URL, string for string), no proxies or ``.netrc`` from the
-   environment (``trust_env = False``, ``proxies = {}``), no redirects, no
+   be that URL, string for string: ``judge`` refuses a URL that preparing
+   rewrites again, as ``/%2E%2E//x`` becomes ``/..//x`` and then ``/x``), no
+   proxies or ``.netrc`` from the environment (``trust_env = False``,
+   ``proxies = {}``), no redirects, no
    retries, a connect and a read timeout plus a deadline for the whole body,
    and at most ``max_bytes`` of the answer read.
 """
@@ -80,7 +83,9 @@ __all__ = [
     "HostNotAllowedError",
     "Policy",
     "Reply",
+    "UnsafeRequestError",
     "UnsafeURLError",
+    "check_fields",
     "fetch",
     "judge",
     "resolve",
@@ -98,6 +103,12 @@ _OCTAL = frozenset(string.octdigits)
 _LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\Z")
 _IPV6_CHARS = frozenset(string.hexdigits + ":.")
 _IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+"""An HTTP field name, and a cookie name: an RFC 9110 section 5.6.2 ``token``."""
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*\Z")
+"""A header value sent: one line of visible ASCII, spaces and tabs (no CR, LF, NUL)."""
+_COOKIE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*\Z")
+"""A cookie value sent: RFC 6265 section 4.1.1 ``cookie-octet``s (no ';', ',', space, quote)."""
 
 
 class UnsafeURLError(ConfigurationError):
@@ -106,6 +117,10 @@ class UnsafeURLError(ConfigurationError):
     def __init__(self, message: str, why: str | None = None, *, host: str | None = None) -> None:
         super().__init__(message, why)
         self.host = host
+
+
+class UnsafeRequestError(ConfigurationError):
+    """A header or cookie the guard will not send (``check_fields``), refused before sending."""
 
 
 class HostNotAllowedError(UnsafeURLError):
@@ -369,8 +384,15 @@ def _as_requests_sends_it(
         prepared = requests.Request("GET", url).prepare()
         assert prepared.url is not None
         sent = urllib3.util.parse_url(prepared.url)
+        again = requests.Request("GET", prepared.url).prepare().url
     except (requests.RequestException, urllib3.exceptions.HTTPError, ValueError) as exc:
         raise UnsafeURLError(f"requests cannot send {_shown(url)}: {type(exc).__name__}") from None
+    if again != prepared.url:  # "/%2E%2E//x" -> "/..//x" -> "/x": judged is not what is sent
+        raise UnsafeURLError(
+            f"requests rewrites {_shown(url)} again each time it prepares it "
+            f"({_shown(prepared.url)}, then {_shown(again)})",
+            "write the path without dot segments ('.', '..', '%2e')",
+        )
     sent_host = (sent.host or "").strip("[]").lower()
     sent_port = None if sent.port is None else str(sent.port)
     if (sent.scheme, sent_host, sent_port) != (scheme, host, None if port is None else port):
@@ -378,6 +400,11 @@ def _as_requests_sends_it(
             f"the URL {_shown(url)} reads as {sent_host or 'no host'} to urllib3 "
             f"and as {host} here",
             "an ambiguous URL is never sent",
+        )
+    if (sent.path or "").startswith("//"):  # dot segments removed: "/.//evil" is "//evil"
+        raise UnsafeURLError(
+            f"the path of {_shown(url)} is sent as {_shown(sent.path)}, which starts with '//'",
+            "urllib3 reads '//name' in a request target as a host; write one '/'",
         )
     return prepared.url, f"{sent.scheme}://{sent.netloc}", sent.path or "/"
 
@@ -396,6 +423,35 @@ def _ascii_only(text: str, what: str) -> None:
 def _shown(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_fields(
+    headers: Mapping[str, str] | None = None, cookies: Mapping[str, str] | None = None
+) -> None:
+    """Refuse header and cookie fields that would not go out as the caller wrote them.
+
+    Names must be RFC 9110 tokens (RFC 6265 section 4.1.1 for cookie names):
+    ``X-A\\r\\nHost: evil`` would add a header, ``s=1; evil`` a second cookie, a
+    space or NUL would be sent as-is and read differently by each server.
+    Header values are one line of visible ASCII; cookie values RFC 6265
+    ``cookie-octet``s. ``UnsafeRequestError`` (one line) names the field.
+    """
+    for kind, fields, values in (
+        ("header", headers, _FIELD_VALUE),
+        ("cookie", cookies, _COOKIE_VALUE),
+    ):
+        for name, value in (fields or {}).items():
+            if not isinstance(name, str) or not _FIELD_NAME.match(name):
+                raise UnsafeRequestError(
+                    f"{kind} must be a {kind} name (an HTTP token), got {_shown(name)}",
+                    "letters, digits and !#$%&'*+-.^_`|~ only: no spaces, ':', ';', '=' "
+                    "or line breaks",
+                )
+            if not isinstance(value, str) or not values.match(value):
+                raise UnsafeRequestError(
+                    f"the value of the {kind} {name} cannot be sent: {_shown(value)}",
+                    "one line of printable ASCII (cookie values: no spaces, ';', ',' or quotes)",
+                )
 
 
 # Sending -----------------------------------------------------------------------------------------
@@ -475,9 +531,13 @@ class GuardedSession:
         ``json_body`` (any JSON value but None) is sent as the body, for a login form.
         """
         target = self.destination if path is None else self.destination.at(path)
+        check_fields(headers, cookies)
         request = requests.Request(method, target.url, headers=dict(headers or {}), json=json_body)
         request.cookies = dict(cookies or {})
-        prepared = self._session.prepare_request(request)
+        try:
+            prepared = self._session.prepare_request(request)
+        except (requests.RequestException, ValueError, TypeError) as exc:  # belt and braces
+            raise UnsafeRequestError(f"requests cannot send this request: {exc}") from None
         if prepared.url != target.url:  # nothing may re-read the URL between judging and sending
             raise UnsafeURLError(f"the prepared URL changed: {_shown(prepared.url)}")
         try:

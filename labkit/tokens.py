@@ -275,6 +275,12 @@ def _guessable_secret(token: Token, words: Any) -> list[str]:
         target = crack.Target.from_token(compact)
     except LabkitError:  # not HS256/384/512, or a signature no secret can produce
         return []
+    path = isinstance(words, (str, os.PathLike))
+    if path and os.path.exists(words) and not os.path.isfile(words):
+        raise ConfigurationError(  # /dev/zero is one endless line: a lint must never hang
+            f"the wordlist {os.fsdecode(words)!r} is not a regular file",
+            "lint reads its wordlist from a file; pass the words as a list to use another source",
+        )
     try:
         found = crack.crack(target, words)
     except (OSError, UnicodeError) as exc:  # a path that cannot be opened, words not text

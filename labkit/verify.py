@@ -52,6 +52,7 @@ from labkit.errors import (
     KeyNotFoundError,
     MalformedTokenError,
     UnsafeKeyError,
+    shown,
 )
 
 __all__ = [
@@ -160,6 +161,15 @@ def roca_vulnerable(n: int) -> bool:
     return all(n % p in residues for p, residues in _roca_subgroups().items())
 
 
+def _quoted(value: object) -> str:
+    """``repr(value)`` for a refusal, never failing (a caller's JWK can hold a 10**5000 int).
+
+    Longer than ``shown``'s default: what a token holds is bounded by ``max_length``,
+    and notebooks show kids such as an SQL injection in full.
+    """
+    return shown(value, limit=200)
+
+
 # Options -----------------------------------------------------------------------------------------
 
 
@@ -170,7 +180,7 @@ def _allowed(algorithms: Collection[str]) -> frozenset[str]:
         except TypeError:  # an unhashable entry: not a name
             pass
     raise ConfigurationError(
-        f"algorithms must be a list such as ['RS256'], got {algorithms!r}",
+        f"algorithms must be a list such as ['RS256'], got {_quoted(algorithms)}",
         "a string would be searched by substring, and the token must never choose",
     )
 
@@ -185,12 +195,13 @@ def required_claims(
     be read as its characters, or as one name where a list was meant.
     """
     if not isinstance(require_exp, bool):
-        raise ConfigurationError(f"require_exp must be True or False, got {require_exp!r}")
+        raise ConfigurationError(f"require_exp must be True or False, got {_quoted(require_exp)}")
     if required is None:
         names: tuple[object, ...] = ()
     elif isinstance(required, (str, bytes)):
         raise ConfigurationError(
-            f"required must be a collection of claim names such as ('sub',), got {required!r}",
+            "required must be a collection of claim names such as ('sub',), "
+            f"got {_quoted(required)}",
             "a string would be read as its characters; exp is required without being named",
         )
     elif isinstance(required, (list, tuple)):
@@ -199,12 +210,13 @@ def required_claims(
         names = tuple(sorted(required, key=str))
     else:
         raise ConfigurationError(
-            f"required must be a collection of claim names such as ('sub',), got {required!r}"
+            "required must be a collection of claim names such as ('sub',), "
+            f"got {_quoted(required)}"
         )
     checked = ["exp"] if require_exp else []
     for name in names:
         if not isinstance(name, str) or not name:
-            raise ConfigurationError(f"required must hold claim names (str), got {name!r}")
+            raise ConfigurationError(f"required must hold claim names (str), got {_quoted(name)}")
         if name not in checked:
             checked.append(name)
     return tuple(checked)
@@ -216,20 +228,20 @@ def _allowed_set(names: tuple[Any, ...]) -> frozenset[str]:
         raise ConfigurationError("algorithms is empty: no token could ever verify")
     for name in names:
         if not isinstance(name, str):
-            raise ConfigurationError(f"algorithms must hold names (str), got {name!r}")
+            raise ConfigurationError(f"algorithms must hold names (str), got {_quoted(name)}")
         if name.lower() == "none":
             raise ConfigurationError(
                 "algorithms includes 'none'", "an unsigned token proves nothing; never allow it"
             )
         if name not in ALGORITHMS:
             known = ", ".join(ALGORITHMS)
-            raise ConfigurationError(f"algorithms names unknown {name!r}; known: {known}")
+            raise ConfigurationError(f"algorithms names unknown {_quoted(name)}; known: {known}")
     return frozenset(names)
 
 
 def _check_length(token: object, max_length: int) -> None:
     if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
-        raise ConfigurationError(f"max_length must be a positive int, got {max_length!r}")
+        raise ConfigurationError(f"max_length must be a positive int, got {_quoted(max_length)}")
     if not isinstance(token, (str, bytes)):
         raise MalformedTokenError(f"a token must be a string, got {type(token).__name__}")
     if len(token) > max_length:
@@ -248,7 +260,7 @@ def _check_header(header: dict[str, Any], allowed: frozenset[str]) -> str:
     _check_crit(header)
     b64 = header.get("b64", True)
     if not isinstance(b64, bool):
-        raise MalformedTokenError(f"the header's 'b64' must be true or false, got {b64!r}")
+        raise MalformedTokenError(f"the header's 'b64' must be true or false, got {_quoted(b64)}")
     if "b64" in header and "b64" not in header.get("crit", ()):
         raise MalformedTokenError("the header has 'b64' but does not list it in 'crit' (RFC 7797)")
     return alg
@@ -259,14 +271,16 @@ def _token_alg(header: dict[str, Any], allowed: frozenset[str]) -> str:
     if alg is None:
         raise MalformedTokenError("the header has no 'alg'")
     if not isinstance(alg, str):
-        raise MalformedTokenError(f"the header's 'alg' must be a string, got {alg!r}")
+        raise MalformedTokenError(f"the header's 'alg' must be a string, got {_quoted(alg)}")
     if alg.lower() == "none":
         raise DisallowedAlgorithmError(
-            f"alg {alg!r} means an unsigned token", "it proves nothing, so it is never accepted"
+            f"alg {_quoted(alg)} means an unsigned token",
+            "it proves nothing, so it is never accepted",
         )
     if alg not in allowed:
         raise DisallowedAlgorithmError(
-            f"the token says alg {alg!r}, which is not in the allowed list {sorted(allowed)}",
+            f"the token says alg {_quoted(alg)}, "
+            f"which is not in the allowed list {sorted(allowed)}",
             "the verifier, not the token, decides the algorithm",
         )
     return alg
@@ -278,16 +292,19 @@ def _check_crit(header: dict[str, Any]) -> None:
         return
     crit = header["crit"]
     if not isinstance(crit, list) or not crit or not all(isinstance(c, str) for c in crit):
-        raise MalformedTokenError(f"'crit' must be a non-empty list of names, got {crit!r}")
+        raise MalformedTokenError(f"'crit' must be a non-empty list of names, got {_quoted(crit)}")
     unknown = [name for name in crit if name not in _SUPPORTED_CRIT]
     if unknown:
         raise CriticalHeaderError(
-            f"the token marks {unknown[0]!r} critical, and this verifier does not implement it",
+            f"the token marks {_quoted(unknown[0])} critical, and this verifier does not "
+            "implement it",
             "RFC 7515 4.1.11: a critical extension that is not understood makes the token invalid",
         )
     absent = [name for name in crit if name not in header]
     if absent:
-        raise MalformedTokenError(f"'crit' lists {absent[0]!r}, which the header does not contain")
+        raise MalformedTokenError(
+            f"'crit' lists {_quoted(absent[0])}, which the header does not contain"
+        )
 
 
 def _signed_data(header: dict[str, Any], signing_input: bytes, detached: bytes | None) -> bytes:
@@ -368,11 +385,13 @@ class _KeySet:
 
     def select(self, kid: object) -> _Key:
         if kid is not None and not isinstance(kid, str):
-            raise MalformedTokenError(f"the header's 'kid' must be a string, got {kid!r}")
+            raise MalformedTokenError(f"the header's 'kid' must be a string, got {_quoted(kid)}")
         if len(self.keys) == 1:
             only = self.keys[0]
             if kid is not None and only.kid is not None and kid != only.kid:
-                raise KeyNotFoundError(f"the token's kid {kid!r} is not the key's kid {only.kid!r}")
+                raise KeyNotFoundError(
+                    f"the token's kid {_quoted(kid)} is not the key's kid {_quoted(only.kid)}"
+                )
             return only
         if kid is None:
             raise KeyNotFoundError(
@@ -382,7 +401,7 @@ class _KeySet:
         for entry in self.keys:
             if entry.kid == kid:
                 return entry
-        raise KeyNotFoundError(f"no key in the key set has kid {kid!r}")
+        raise KeyNotFoundError(f"no key in the key set has kid {_quoted(kid)}")
 
 
 # Two caches of checked key sets. By identity for immutable keys (key objects, secrets, PEMs),
@@ -485,16 +504,16 @@ def _check_jwk(jwk: dict[str, Any] | None, alg: str) -> None:
     use = jwk.get("use")
     if use is not None and use != "sig":
         raise UnsafeKeyError(
-            f"the JWK is marked use={use!r}, not 'sig'",
+            f"the JWK is marked use={_quoted(use)}, not 'sig'",
             "a key published for encryption must not vouch for signatures",
         )
     ops = jwk.get("key_ops")
     if ops is not None and (not isinstance(ops, list) or "verify" not in ops):
-        raise UnsafeKeyError(f"the JWK's key_ops {ops!r} do not include 'verify'")
+        raise UnsafeKeyError(f"the JWK's key_ops {_quoted(ops)} do not include 'verify'")
     jwk_alg = jwk.get("alg")
     if jwk_alg is not None and jwk_alg != alg:
         raise DisallowedAlgorithmError(
-            f"the token says alg {alg!r} but its key is for {jwk_alg!r}",
+            f"the token says alg {_quoted(alg)} but its key is for {_quoted(jwk_alg)}",
             "a key is used with the one algorithm it was made for",
         )
 

@@ -482,6 +482,8 @@ def _send_http(url: str, token: str) -> Result:
         reply = outbound.fetch(destination, headers=headers, timeout=_HTTP_TIMEOUT)
     except outbound.FetchError as exc:
         return Result("error", url, f"cannot reach it ({exc.kind})")
+    except outbound.UnsafeRequestError as exc:  # a token that is not one line of ASCII
+        return Result("error", url, f"cannot send this token in a header ({exc.message})")
     body = reply.text.strip()
     body = body if len(body) <= 200 else body[:200] + "…"
     verdict = "accepted" if 200 <= reply.status < 300 else "rejected"

@@ -245,6 +245,33 @@ BYPASSES: list[tuple[str, str]] = [
     ("port", "http://127.0.0.1:80:81/"),
     ("port", "http://127.0.0.1:8o/"),
     ("length", "http://127.0.0.1/" + "a" * 3000),
+    # Found by the red-team pass: dot segments that requests removes at preparation
+    ("dot_segments", "http://127.0.0.1/.//evil.invalid/"),  # prepared: //evil.invalid/
+    ("dot_segments", "http://127.0.0.1/a/..//evil.invalid/"),
+    ("dot_segments", "http://127.0.0.1/%2e//evil.invalid/"),
+    ("dot_segments", "http://127.0.0.1/%2E%2E//evil.invalid/"),  # /..//evil, then /evil
+    ("dot_segments", "http://127.0.0.1/x/%2e%2e/%2E%2E//evil.invalid/"),
+    ("dot_segments", "http://127.0.0.1/a/%2e"),
+    # Tried and already refused: kept so they stay refused
+    ("zone_id", "http://[fe80::1%25eth0]/"),
+    ("zone_id", "http://[::ffff:127.0.0.1%25lo]/"),
+    ("mapped_ipv6", "http://[0:0:0:0:0:ffff:127.0.0.1]/"),
+    ("mapped_ipv6", "http://[::ffff:0:127.0.0.1]/"),
+    ("nat64", "http://[64:ff9b::7f00:1]/"),
+    ("nat64", "http://[2002:7f00:1::]/"),
+    ("port", "http://127.0.0.1:65536/"),
+    ("port", "http://127.0.0.1:+80/"),
+    ("port", "http://127.0.0.1: 80/"),
+    ("port", "http://127.0.0.1:080/"),
+    ("scheme", "http:evil.invalid/"),
+    ("scheme", "http;//evil.invalid/"),
+    ("scheme", "hTTp:\\evil.invalid/"),
+    ("encoded", "http://127.0.0.1%252e/"),
+    ("encoded", "http://127.0.0.1:8000%2f@evil.invalid/"),
+    ("fragment", "http://127.0.0.1#\\@evil.invalid/"),
+    ("unicode", "http://ｅｖｉｌ.invalid/"),
+    ("unicode", "http://evil.invalid\u200b/"),
+    ("unicode", "http://127.0.0.1\ufeff/"),
 ]
 
 
@@ -398,6 +425,84 @@ def test_redirect_to_a_remote_name_is_never_followed_by_any_caller(trap: Trap) -
     assert "evil.invalid" not in trap.lookups and set(trap.connects) == {"127.0.0.1"}
 
 
+# Header and cookie injection through the scanner's --header/--cookie and the session -----------
+
+BAD_FIELD_NAMES = [
+    "X-A\r\nHost: evil.invalid",  # a second header
+    "X-A\nX-B",
+    "X A",  # went out as-is: a header name with a space
+    "X-A\x00",  # went out as-is: a NUL in the name
+    " X",  # exited 70 (requests' InvalidHeader was not caught)
+    "é",
+    "Authorization:",
+    "",
+]
+BAD_COOKIE_NAMES = ["s=1; evil", "s;x=1", "s\r\nHost: evil.invalid", "s\x00", "é", "s x", ""]
+
+
+@pytest.mark.parametrize("name", BAD_FIELD_NAMES)
+def test_header_injection_scanner_refuses_the_header_name_before_any_packet(
+    name: str, trap: Trap, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(ConfigurationError, match="header must be a header name") as caught:
+        scan.scan("http://127.0.0.1:9/api", VALID, header=name)
+    one_line(str(caught.value))
+    assert cli.main(["scan", "http://127.0.0.1:9/api", "--token", VALID, "--header", name]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--header must be a header name" in err, err
+    assert trap.lookups == [] and trap.connects == []
+
+
+@pytest.mark.parametrize("name", BAD_COOKIE_NAMES)
+def test_cookie_injection_scanner_refuses_the_cookie_name_before_any_packet(
+    name: str, trap: Trap, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found: ``--cookie 's=1; evil'`` sent ``Cookie: s=1; evil=<token>``, a cookie of its own."""
+    with pytest.raises(ConfigurationError, match="cookie must be a cookie name") as caught:
+        scan.scan("http://127.0.0.1:9/api", VALID, cookie=name)
+    one_line(str(caught.value))
+    assert cli.main(["scan", "http://127.0.0.1:9/api", "--token", VALID, "--cookie", name]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--cookie must be a cookie name" in err, err
+    assert trap.lookups == [] and trap.connects == []
+
+
+def test_header_injection_guarded_session_refuses_odd_fields_before_sending(
+    key_server: injection.KeyServer,
+) -> None:
+    destination = outbound.judge(key_server.url)
+    with outbound.GuardedSession(destination) as session:
+        for headers, cookies in [
+            ({"X-A": "v\r\nHost: evil.invalid"}, None),
+            ({"X-A": "v\nX-B: 1"}, None),
+            ({"X-A": "v\x00"}, None),
+            ({"X A": "v"}, None),
+            ({"X-A": "é"}, None),
+            (None, {"s": "a; evil=1"}),
+            (None, {"s": "a\r\nHost: evil.invalid"}),
+            (None, {"s=1; evil": "a"}),
+        ]:
+            with pytest.raises(outbound.UnsafeRequestError) as caught:
+                session.get(headers=headers, cookies=cookies)
+            one_line(str(caught.value))
+        assert session.get(headers={"X-Ok": "a b\tc"}, cookies={"s": "eyJ.x-_"}).status == 200
+    assert key_server.requests == [injection.JWKS_PATH]  # only the one well-formed request
+
+
+def test_dot_segments_that_preparing_rewrites_never_reach_a_send_time_error(
+    key_server: injection.KeyServer,
+) -> None:
+    """Found: ``/%2E%2E//x`` passed judge (prepared ``/..//x``) and then failed at send time
+    (prepared again: ``/x``) with an UnsafeURLError the callers did not expect: a traceback
+    in the playground, a ConfigurationError instead of KeyNotFoundError from follow_jku."""
+    base = key_server.url.rpartition("/.well-known")[0]
+    url = f"{base}/%2E%2E//.well-known/jwks.json"
+    assert (
+        "rewrites" in jku(url) and "rewrites" in jwks_client(url) and "rewrites" in playground(url)
+    )
+    assert key_server.requests == []
+
+
 # DNS rebinding: an allowed name is resolved once ------------------------------------------------
 
 
@@ -528,3 +633,26 @@ def test_property_any_text_is_refused_in_one_line_or_loopback(url: str) -> None:
     except LabkitError as exc:  # pragma: no cover - the property: only UnsafeURLError
         raise AssertionError(f"{type(exc).__name__} for {url!r}") from exc
     assert loopback(where_requests_connects(f"http://{url}")[1]), url
+
+
+PATHS = st.lists(
+    st.sampled_from(
+        ["/", ".", "..", "%2e", "%2E", "%2e%2e", "%2f", "a", "//", "?", "#", "%25", "~"]
+    ),
+    max_size=8,
+).map(lambda parts: "http://127.0.0.1:8000/" + "".join(parts))
+
+
+@PROPERTY
+@given(url=PATHS)
+def test_property_an_accepted_url_is_what_the_session_sends(url: str) -> None:
+    """Whatever judge accepts, preparing it again (as GuardedSession does) changes nothing."""
+    try:
+        destination = outbound.judge(url)
+    except outbound.UnsafeURLError as exc:
+        one_line(str(exc))
+        return
+    with requests.Session() as session:
+        again = session.prepare_request(requests.Request("GET", destination.url)).url
+    assert again == destination.url, (url, destination.url, again)
+    assert not urllib3.util.parse_url(destination.url).path.startswith("//"), url

@@ -232,10 +232,11 @@ def _transport(
         raise ConfigurationError(
             f"timeout must be more than 0 and at most {MAX_TIMEOUT:g} seconds, got {timeout!r}"
         )
-    if not isinstance(header, str) or not header.strip() or ":" in header:
-        raise ConfigurationError(f"header must be a header name, got {header!r}")
-    if cookie is not None and (not isinstance(cookie, str) or not cookie.strip()):
-        raise ConfigurationError(f"cookie must be a cookie name, got {cookie!r}")
+    for option, name in (("header", header), ("cookie", cookie)):
+        if name is not None and not isinstance(name, str):
+            raise ConfigurationError(f"{option} must be a {option} name, got {type(name).__name__}")
+    # names only here (values are the probes' tokens): CR/LF, ';', '=' would add fields
+    outbound.check_fields({header: ""}, None if cookie is None else {cookie: ""})
     if canary is not None and (not isinstance(canary, str) or not canary):
         raise ConfigurationError("canary must be non-empty text")
     return _Http(destination, header, cookie, canary, float(timeout), max_requests)
