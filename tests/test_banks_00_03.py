@@ -20,12 +20,12 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from exercise_banks import Bank, Right, Wrong, bank_tests
 
 import labkit
 from labkit import examples, keys
 from labkit.exercises.validation import NOW as NOW_SECONDS
 from labkit.exercises.validation import T0, TRUSTED
-from tests.exercise_banks import Bank, Right, Wrong, bank_tests
 
 UTC = dt.timezone.utc
 NOW = dt.datetime.fromtimestamp(NOW_SECONDS, tz=UTC)

@@ -24,6 +24,7 @@ import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
+from exercise_banks import Bank, Right, Wrong, bank_tests
 
 import labkit
 import labkit.aws
@@ -35,7 +36,6 @@ from labkit.ecdsa import N, P
 from labkit.exercises import get
 from labkit.exercises.authorizer import STATUS_SCENARIOS
 from labkit.exercises.platform import ROTATION_STEPS
-from tests.exercise_banks import Bank, Right, Wrong, bank_tests
 
 ISSUER, AUDIENCE = "https://idp.labkit.local", "labkit-api"
 

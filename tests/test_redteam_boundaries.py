@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clirun import labkit_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +32,6 @@ from labkit.errors import (
     InvalidTokenError,
     LabkitError,
 )
-from tests.clirun import labkit_command
 
 NOW = 1_700_000_000
 SECRET = keys.demo_secret()
