@@ -534,3 +534,24 @@ def test_deep_nesting_or_huge_number_payload_is_malformed_not_not_found(payload:
     result = run_labkit("crack", token)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("labkit crack: malformed")
+
+
+def test_device_wordlist_is_refused_not_read_forever() -> None:
+    """/dev/zero has no line end: the library stops at MAX_WORD_BYTES with one line."""
+    token = algorithms.sign_token({"sub": "a"}, b"s" * 32, "HS256")
+    with pytest.raises(CrackError, match="over 65536 bytes"):
+        crack(token, "/dev/zero", processes=1)
+
+
+def test_pipe_wordlist_is_read_as_a_stream(tmp_path: Path) -> None:
+    secret = b"pipe-secret-" + b"x" * 20
+    token = algorithms.sign_token({"sub": "a"}, secret, "HS256")
+    fifo = tmp_path / "words"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", f"open({str(fifo)!r}, 'wb').write(b'a\\r\\nb\\n' + {secret!r})"]
+    )
+    try:
+        assert crack(token, fifo, processes=1).secret == secret
+    finally:
+        writer.wait(timeout=10)

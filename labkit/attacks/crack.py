@@ -21,6 +21,7 @@ import io
 import multiprocessing
 import os
 import signal
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import ExitStack, contextmanager
@@ -63,6 +64,8 @@ _BOM = b"\xef\xbb\xbf"
 # Work per task: big enough that passing it between processes costs little, small enough
 # that the other processes stop soon after a find. With rules a word becomes ~1000 guesses.
 _BLOCK_BYTES, _RULES_BLOCK_BYTES = 1 << 18, 1 << 8
+MAX_WORD_BYTES = 1 << 16
+"""The longest line a word list may hold: a longer one is not a word (``/dev/zero``, binaries)."""
 _BATCH_WORDS, _RULES_BATCH_WORDS = 1 << 15, 1 << 5
 _LEET = {ord(a): ord(b) for a, b in zip("aeios", "@310$", strict=True)}
 
@@ -366,6 +369,8 @@ def _open_source(words: Words | None, rules: tuple[str, ...], stack: ExitStack) 
 def _file_source(path: str | os.PathLike[str], rules: tuple[str, ...], stack: ExitStack) -> _Source:
     try:
         file = stack.enter_context(open(path, "rb"))  # noqa: SIM115 - closed by the stack
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return _stream_source(file, rules)  # a pipe or device: no counting, no seeking
         total, size = _count_lines(file)
     except OSError as exc:
         reason = exc.strerror or str(exc)
@@ -413,6 +418,8 @@ def _blocks(file: IO[bytes], size: int) -> Iterator[bytes]:
         if cut >= 0:
             yield pending[:cut]
             pending = pending[cut + 1 :]
+        if len(pending) > MAX_WORD_BYTES:  # /dev/zero, a binary file: no line end in sight
+            raise CrackError(f"a line of the word list is over {MAX_WORD_BYTES} bytes: not a word")
     if pending:
         yield pending
 
