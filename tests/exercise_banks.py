@@ -13,8 +13,9 @@ and ``says`` is a fragment the refusal message must contain, so the message name
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -49,6 +50,25 @@ class Bank:
     wrong: tuple[Wrong, ...]
     right: tuple[Right, ...]
     setup: Callable[[], None] | None = field(default=None, compare=False)
+
+
+def reads_the_checkers_locals(*args: Any) -> Any:  # computes nothing: the cheat itself
+    """An "answer" that returns the checker's expected value from its caller's frame."""
+    return sys._getframe(1).f_locals.get("expected")
+
+
+def extended(
+    banks: dict[str, Bank],
+    wrong: dict[str, tuple[Wrong, ...]],
+    right: dict[str, tuple[Right, ...]],
+) -> dict[str, Bank]:
+    """``banks`` with more answers added per exercise (a later review's finds, kept apart)."""
+    return {
+        eid: replace(
+            bank, wrong=bank.wrong + wrong.get(eid, ()), right=bank.right + right.get(eid, ())
+        )
+        for eid, bank in banks.items()
+    }
 
 
 def bank_tests(banks: dict[str, Bank]) -> tuple[Callable[..., None], Callable[..., None]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -20,7 +19,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from exercise_banks import Bank, Right, Wrong, bank_tests
+from exercise_banks import Bank, Right, Wrong, bank_tests, extended
 
 import labkit
 from labkit import examples, keys
@@ -771,13 +770,6 @@ _REDTEAM_RIGHT: dict[str, tuple[Right, ...]] = {
     "03.2": (Right("typed-loop", iss_by_index), Right("dict-keys", iss_by_dict)),
     "03.3": (Right("leeway-timedelta", options(leeway=dt.timedelta(seconds=30))),),
 }
-BANKS = {
-    eid: dataclasses.replace(
-        bank,
-        wrong=bank.wrong + _REDTEAM_WRONG.get(eid, ()),
-        right=bank.right + _REDTEAM_RIGHT.get(eid, ()),
-    )
-    for eid, bank in BANKS.items()
-}
+BANKS = extended(BANKS, _REDTEAM_WRONG, _REDTEAM_RIGHT)
 
 test_wrong_answer_is_refused, test_right_answer_is_accepted = bank_tests(BANKS)

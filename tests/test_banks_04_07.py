@@ -7,7 +7,6 @@ mistake. The right answers are written differently from each exercise's solution
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import itertools
@@ -18,7 +17,6 @@ import re
 import secrets
 import sqlite3
 import string
-import sys
 import time
 import unicodedata
 import uuid
@@ -26,7 +24,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from exercise_banks import Bank, Right, Wrong, bank_tests
+from exercise_banks import Bank, Right, Wrong, bank_tests, extended, reads_the_checkers_locals
 
 from labkit import algorithms, examples, keys, tokens
 from labkit.attacks import confusion as confusion_attack
@@ -869,14 +867,8 @@ def lookup_hex_compare(db: sqlite3.Connection, kid: str) -> Any:  # right: byte-
     return None if row is None else row[0]
 
 
-def alg_ok_reads_the_checker(header: dict, allowed: list[str]) -> Any:  # computes nothing
-    return sys._getframe(1).f_locals.get("expected")
-
-
 _REDTEAM_WRONG: dict[str, tuple[Wrong, ...]] = {
-    "04.3": (
-        Wrong("reads-the-checkers-locals", alg_ok_reads_the_checker, "returned None"),
-    ),
+    "04.3": (Wrong("reads-the-checkers-locals", reads_the_checkers_locals, "returned None"),),
     "05.4": (
         Wrong("low-bit-of-each-byte", low_bit_of_each_byte, "only 32 of the 256 random bits"),
         Wrong("seven-bits-per-byte", seven_bits_per_byte, "only 224 of the 256 random bits"),
@@ -905,13 +897,6 @@ _REDTEAM_RIGHT: dict[str, tuple[Right, ...]] = {
     ),
     "07.4": (Right("hex-compare", lookup_hex_compare),),
 }
-BANKS = {
-    eid: dataclasses.replace(
-        bank,
-        wrong=bank.wrong + _REDTEAM_WRONG.get(eid, ()),
-        right=bank.right + _REDTEAM_RIGHT.get(eid, ()),
-    )
-    for eid, bank in BANKS.items()
-}
+BANKS = extended(BANKS, _REDTEAM_WRONG, _REDTEAM_RIGHT)
 
 test_wrong_answer_is_refused, test_right_answer_is_accepted = bank_tests(BANKS)

@@ -10,13 +10,11 @@ two tests tie the answer keys to the live gateway: 09.2's statuses and 10.1's wo
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import hmac
 import http
 import secrets
-import sys
 import time
 from typing import Any
 
@@ -24,7 +22,7 @@ import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
-from exercise_banks import Bank, Right, Wrong, bank_tests
+from exercise_banks import Bank, Right, Wrong, bank_tests, extended, reads_the_checkers_locals
 
 import labkit
 import labkit.aws
@@ -785,14 +783,8 @@ def _labkit_verifier(**options: Any) -> Any:
     return my_verifier
 
 
-def in_range_reads_the_checker(r: int, s: int) -> Any:  # computes nothing
-    return sys._getframe(1).f_locals.get("expected")
-
-
 _REDTEAM_WRONG: dict[str, tuple[Wrong, ...]] = {
-    "08.2": (
-        Wrong("reads-the-checkers-locals", in_range_reads_the_checker, "returned None"),
-    ),
+    "08.2": (Wrong("reads-the-checkers-locals", reads_the_checkers_locals, "returned None"),),
     "09.1": (
         Wrong("admin-is-bob", policy_admin_is_bob, "(role 'admin') your policy"),
         Wrong("admin-by-scope", policy_admin_by_scope, "(role 'admin') your policy"),
@@ -822,14 +814,7 @@ _REDTEAM_RIGHT: dict[str, tuple[Right, ...]] = {
     "09.1": (Right("arn-split-by-hand", policy_from_parsed_arn),),
     "11.4": (Right("labkit-tuple-of-one", _labkit_verifier(algorithms=("RS256",))),),
 }
-BANKS = {
-    eid: dataclasses.replace(
-        bank,
-        wrong=bank.wrong + _REDTEAM_WRONG.get(eid, ()),
-        right=bank.right + _REDTEAM_RIGHT.get(eid, ()),
-    )
-    for eid, bank in BANKS.items()
-}
+BANKS = extended(BANKS, _REDTEAM_WRONG, _REDTEAM_RIGHT)
 
 test_wrong_answer_is_refused, test_right_answer_is_accepted = bank_tests(BANKS)
 
