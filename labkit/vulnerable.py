@@ -652,6 +652,8 @@ def _fetch_jwks(url: object) -> dict[str, Any]:
     target = _url_shown(destination.url)
     try:
         reply = outbound.fetch(destination, timeout=_FETCH_TIMEOUT, max_bytes=_MAX_KEY_FILE)
+    except outbound.UnsafeURLError as exc:  # judged safe, refused at send: still the token's URL
+        raise KeyNotFoundError(f"the jku {target} cannot be fetched: {exc.message}") from None
     except outbound.FetchError as exc:
         raise KeyNotFoundError(f"could not fetch the jku {target}: {exc.kind}") from None
     if reply.status != 200:
