@@ -376,11 +376,11 @@ def test_cli_table_json_and_exit_codes(capsys: pytest.CaptureFixture[str], tmp_p
         assert cli.main(["scan", url, "--token", token, "--public-key", str(pem)]) == 1
         out = capsys.readouterr().out
         assert out.startswith(f"labkit scan {url}\n")
-        assert "[algorithm-confusion]" in out and "learn:    notebooks/06-" in out
+        assert "[algorithm-confusion]" in out and "learn:    learner/06-" in out
         assert cli.main(["scan", url, "--token", token, "--json"]) == 1
         data = json.loads(capsys.readouterr().out)
     assert data["url"] == url and [f["id"] for f in data["findings"]] == ["algorithm-confusion"]
-    assert data["findings"][0]["notebook"] == "notebooks/06-algorithm-confusion.ipynb"
+    assert data["findings"][0]["notebook"] == "learner/06-algorithm-confusion.ipynb"
     with serve("hardened") as api:
         assert cli.main(["scan", f"{api.url}/api/profile", "--token", login(api.url)]) == 0
     assert "no findings" in capsys.readouterr().out
@@ -478,7 +478,7 @@ def test_report_renders_as_text_html_and_json() -> None:
     report = scan.scan(verifier(vulnerable.accept_alg_none, keys.demo_secret(), "HS256"), VALID)
     text = repr(report)
     assert text == str(report) and text.splitlines()[0].startswith("verifier <lambda>: 1 finding")
-    assert "learn:    notebooks/04-unverified-and-none.ipynb" in text
+    assert "learn:    learner/04-unverified-and-none.ipynb" in text
     html = report._repr_html_()
     assert "<table>" in html and 'href="04-unverified-and-none.ipynb"' in html
     assert "<lambda>" not in html and "&lt;lambda&gt;" in html

@@ -246,7 +246,7 @@ class ScanReport:
                     "attack": f.flaw.attack,
                     "evidence": f.evidence,
                     "fix": f.flaw.fix,
-                    "notebook": f"notebooks/{f.flaw.notebook}",
+                    "notebook": f"learner/{f.flaw.notebook}",
                     "probes": [a.probe for a in f.attempts],
                     "explains": sorted({a.probe for a in f.explains}),
                 }
@@ -277,7 +277,7 @@ class ScanReport:
                 f"{number}. {finding.flaw.attack} [{finding.id}]",
                 f"   evidence: {finding.evidence}",
                 f"   fix:      {finding.flaw.fix}",
-                f"   learn:    notebooks/{finding.flaw.notebook}",
+                f"   learn:    learner/{finding.flaw.notebook}",
             ]
         lines += ["", f"{'probe':<19} {'verdict':<9} {'variant':<30} evidence"]
         for a in self.attempts:
