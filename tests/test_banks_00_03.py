@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import math
 import re
 import unicodedata
 from typing import Any
@@ -771,5 +772,42 @@ _REDTEAM_RIGHT: dict[str, tuple[Right, ...]] = {
     "03.3": (Right("leeway-timedelta", options(leeway=dt.timedelta(seconds=30))),),
 }
 BANKS = extended(BANKS, _REDTEAM_WRONG, _REDTEAM_RIGHT)
+
+
+def decode_refusing_with_assert(segment: str) -> bytes:  # refuses, but not with ValueError
+    assert "=" not in segment and "+" not in segment and "/" not in segment
+    raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    assert base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == segment
+    return raw
+
+
+def der_refusing_with_assert(raw: bytes) -> bytes:
+    assert len(raw) in (64, 96, 132)
+    half = len(raw) // 2
+    return encode_dss_signature(
+        int.from_bytes(raw[:half], "big"), int.from_bytes(raw[half:], "big")
+    )
+
+
+def is_live_without_bool_check(claims: dict, now: float, leeway: float = 0) -> bool:
+    for name in ("exp", "nbf", "iat"):
+        value = claims.get(name)
+        if value is not None and not isinstance(value, (int, float)):
+            return False
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+    if "exp" in claims and now - leeway >= claims["exp"]:
+        return False
+    if "nbf" in claims and now + leeway < claims["nbf"]:
+        return False
+    return not ("iat" in claims and claims["iat"] > now + leeway)
+
+
+_WALKTHROUGH_WRONG: dict[str, tuple[Wrong, ...]] = {
+    "01.1": (Wrong("refuses-with-assert", decode_refusing_with_assert, "raise ValueError"),),
+    "02.2": (Wrong("refuses-with-assert", der_refusing_with_assert, "raise ValueError"),),
+    "03.1": (Wrong("bool-nbf-or-iat", is_live_without_bool_check, "should be not live"),),
+}
+BANKS = extended(BANKS, _WALKTHROUGH_WRONG, {})
 
 test_wrong_answer_is_refused, test_right_answer_is_accepted = bank_tests(BANKS)

@@ -611,6 +611,7 @@ BANK_07_2 = Bank(
         Wrong("too-few-dot-dots", _hs(ADMIN, b"\x00", "../dev/null"), "climb with more ../"),
         Wrong("url-encoded-slashes", _hs(ADMIN, b"\x00", "..%2f..%2fdev%2fnull"), "/dev/null"),
         Wrong("space-key", _hs(ADMIN, b" ", _DEEP), "refused it"),
+        Wrong("right-path-65-zero-bytes", _hs(ADMIN, bytes(65), _DEEP), "the empty key b''"),
         Wrong("no-kid", hs256(ADMIN, b"\x00"), "/dev/null"),
         Wrong("kid-as-list", _hs(ADMIN, b"\x00", [_DEEP]), "/dev/null"),
         Wrong("role-reader", _hs(examples.LAB_CLAIMS, b"\x00", _DEEP), "role should be"),

@@ -452,6 +452,11 @@ BANK_10_2 = Bank(
             "'predict profile'",
         ),
         Wrong("as-alice", lambda api: _login(api, "alice", "wonderland")["access_token"], "as bob"),
+        Wrong(
+            "scope-as-a-list",  # /login answers 400; .get() hides it behind None
+            lambda api: _login(api, scope=["predict"]).get("access_token"),
+            "print /login's status and body",
+        ),
         Wrong("refresh-token", lambda api: _login(api, scope="predict")["refresh_token"], "live"),
         Wrong(
             "the-response",

@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 from labkit import examples, tokens
+from labkit.errors import LabkitError
 from labkit.exercises import NOT_ATTEMPTED, Exercise, token_answer
 
 # Segments of every length class (len % 4 == 0, 2, 3) and both url-safe characters.
@@ -49,8 +50,13 @@ def _decoder(answer: Any) -> str | None:
     for segment, what in _NOT_BASE64URL:
         try:
             got = answer(segment)
-        except Exception:  # any refusal will do: ValueError, binascii.Error, a labkit error
+        except (ValueError, LabkitError):  # binascii.Error is a ValueError; so is the task's
             continue
+        except Exception as exc:
+            return (
+                f"{segment!r} is not base64url ({what}) and you raised {type(exc).__name__}: "
+                "raise ValueError, as the task asks (an assert vanishes under python -O)"
+            )
         return (
             f"{segment!r} is not base64url ({what}), but you decoded it to {got!r}: "
             "refuse it (raise), so each byte string has one spelling"

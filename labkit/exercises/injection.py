@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import sqlite3
 import tempfile
@@ -81,6 +82,15 @@ def _jwk_forgery(answer: Any) -> str | None:
     return _accepted(vulnerable.trust_embedded_jwk, answer, service, "RS256")
 
 
+def _signed_with_empty_key(forged: tokens.Token) -> bool:
+    """True if the token's HMAC is the one the empty key makes (all /dev/null can give)."""
+    alg = forged.header.get("alg")
+    if alg not in ("HS256", "HS384", "HS512"):
+        return False
+    mac = hmac.digest(b"", forged.signing_input, "sha" + alg[2:])
+    return hmac.compare_digest(mac, forged.signature)
+
+
 def _traversal_forgery(answer: Any) -> str | None:
     forged = _admin_forgery(answer)
     if isinstance(forged, str):
@@ -89,6 +99,8 @@ def _traversal_forgery(answer: Any) -> str | None:
     if not isinstance(kid, str) or "dev/null" not in kid:
         return "point the header's 'kid' at /dev/null, climbing out of the key directory with ../"
     refused = _accepted_by_store(vulnerable.kid_as_path, answer, "directory")
+    if refused is not None and not _signed_with_empty_key(forged):
+        return f"{refused}; sign with what /dev/null reads as: the empty key b''"
     if refused is not None and not kid.startswith("/") and kid.count("../") < 8:
         return f"{refused}; climb with more ../ (the key folder may sit deep: ten are plenty)"
     return refused

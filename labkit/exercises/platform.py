@@ -117,7 +117,10 @@ def _least_privilege(answer: Any) -> str | None:
     with serve(clock=clock) as api:
         token = answer(api)
         if token is None:
-            return NOT_ATTEMPTED
+            return (
+                "your function returned None: print /login's status and body; it answers 400 "
+                "to a scope that is not one space-separated string, 401 to a wrong password"
+            )
         if not isinstance(token, str):
             return f"return the access token (a str), not {type(token).__name__}"
         try:

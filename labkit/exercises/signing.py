@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from labkit import algorithms, examples, keys, tokens
+from labkit.errors import LabkitError
 from labkit.exercises import NOT_ATTEMPTED, Exercise
 
 # 02.1: Alice's claims with the demo secret, then other claims with another 32+ byte secret
@@ -144,8 +145,13 @@ def _raw_to_der(answer: Any) -> str | None:
     for size in _BAD_RAW_SIZES:
         try:
             got = answer(bytes(range(1, size + 1)))
-        except Exception:  # any refusal will do
+        except (ValueError, LabkitError):  # the task asks for ValueError
             continue
+        except Exception as exc:
+            return (
+                f"a {size}-byte signature fits no curve and you raised {type(exc).__name__}: "
+                "raise ValueError, as the task asks (an assert vanishes under python -O)"
+            )
         return (
             f"a {size}-byte signature fits no curve (ES256/384/512 signatures are 64, 96 or "
             "132 bytes), but you converted it: refuse it (raise ValueError) rather than guess "

@@ -37,6 +37,8 @@ _TIME_CASES: tuple[tuple[dict[str, int], int, int], ...] = (
     # A NumericDate is a number (RFC 7519 section 2): a string or a bool is no time at all.
     ({"exp": str(T0 + 300)}, T0, 0),
     ({"exp": True}, T0, 0),
+    ({"nbf": True}, T0, 0),  # True == 1 in Python: a bool nbf would be 1970, always passed
+    ({"iat": True}, T0, 0),
     ({"nbf": "0"}, T0, 0),
     # Nor is NaN or Infinity: JSON has no such numbers (RFC 8259 section 6), but Python's json
     # reads them, and an exp of Infinity never passes, a NaN compares false to every time.
