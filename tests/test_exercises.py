@@ -176,3 +176,23 @@ def test_every_exercise_in_a_notebook_is_checked() -> None:
     checked = {eid for eid in ALL for src in sources if f'check("{eid}", answer)' in src}
     present = {eid for eid in ALL if any(f"Exercise {eid}" in s for s in sources)}
     assert present == checked
+
+
+def test_an_answer_that_never_returns_is_reported_not_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    monkeypatch.setenv("LABKIT_ANSWER_TIMEOUT", "0.2")
+    release = threading.Event()
+
+    def stuck(segment: str) -> bytes:
+        release.wait(30)  # released below, so no thread outlives the test
+        return b""
+
+    try:
+        verdict = evaluate("01.1", stuck)
+    finally:
+        release.set()
+    assert verdict.status == "wrong"
+    assert "did not return within 0.2 s (an endless loop?)" in verdict.message

@@ -192,6 +192,18 @@ def solution(exercise_id: str) -> None:
     print(f"# Solution to {exercise_id}\n{text}")
 
 
+ANSWER_TIMEOUT = 30.0
+"""Seconds one call of a learner's function may take before the check gives up on it
+(``LABKIT_ANSWER_TIMEOUT`` overrides it, e.g. for a slow shared JupyterHub)."""
+
+
+def _answer_timeout() -> float:
+    try:
+        return max(0.1, float(os.environ.get("LABKIT_ANSWER_TIMEOUT", ANSWER_TIMEOUT)))
+    except ValueError:
+        return ANSWER_TIMEOUT
+
+
 class _Isolated:
     """The learner's callable, run on a thread of its own each time the checker calls it.
 
@@ -218,7 +230,13 @@ class _Isolated:
 
         worker = threading.Thread(target=run, name="labkit-answer", daemon=True)
         worker.start()
-        worker.join()
+        timeout = _answer_timeout()
+        worker.join(timeout)
+        if worker.is_alive():  # a loop that never ends must not hang the learner's kernel
+            raise TimeoutError(
+                f"it did not return within {timeout:g} s (an endless loop?); "
+                "restart the kernel if it keeps the CPU busy"
+            )
         if "error" in outcome:
             raise outcome["error"]
         return outcome.get("value")

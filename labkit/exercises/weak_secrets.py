@@ -267,7 +267,8 @@ answer = found.secret""",
         verify=_forged,
         hints=(
             "Take mangled_token's claims, set role to 'admin', and sign them again.",
-            "labkit.sign_token(claims, found.secret, 'HS256') signs with the cracked secret.",
+            "labkit.sign_token(claims, secret, 'HS256'), with the secret you cracked in 05.1 "
+            "(crack(mangled_token, rules=True).secret).",
         ),
         solution="""\
 claims = {**labkit.parse(mangled_token).payload, "role": "admin"}
