@@ -142,9 +142,10 @@ class NotebookMap:
         return "\n".join([head, *rows])
 
     def __repr__(self) -> str:
-        lines = [f"{nb.file[:2]}  {nb.title:<22} {nb.minutes:>3} min" for nb in self.notebooks]
+        width = max(len(nb.title) for nb in self.notebooks)
+        lines = [f"{nb.file[:2]}  {nb.title:<{width}} {nb.minutes:>3} min" for nb in self.notebooks]
         total = sum(nb.minutes for nb in self.notebooks)
-        return "\n".join([*lines, f"{'':<26}{total:>3} min in all"])
+        return "\n".join([*lines, f"{'':<{width + 4}} {total:>3} min in all"])
 
 
 def notebook_map() -> NotebookMap:
