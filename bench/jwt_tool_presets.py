@@ -1,6 +1,6 @@
 """What a real scanner sees: jwt_tool's all-tests mode (``-M at``) against every local preset.
 
-    .venv/bin/python bench/jwt_tool_presets.py [JWT_TOOL_DIR] [PYTHON]
+    .venv/bin/python bench/jwt_tool_presets.py [--defaults] [JWT_TOOL_DIR] [PYTHON]
 
 jwt_tool (https://github.com/ticarpi/jwt_tool, the version this was written
 against is 2.2.7) is not a dependency of the kit and none of its code is in
@@ -31,6 +31,10 @@ For each preset the script serves the local API on 127.0.0.1
   (``~/.jwt_tool/jwttool_custom_public_RSA.pem``) under the token's ``kid``
   (jwt_tool's ``exportJWKS`` builds it with ``kid = headDict["kid"]``).
 - ``-np``: no proxy (jwt_tool's default sends everything through 127.0.0.1:8080).
+
+``--defaults`` leaves out ``-pk`` and ``-ju``: what jwt_tool finds with no
+input from the tester. Its jku probe then names httpbin.org, which
+``follow_jku`` refuses before connecting, so nothing leaves the machine.
 
 Printed per preset: whether jwt_tool found the flaw (any probe accepted beyond
 the original token and its persistence checks), which probes were accepted,
@@ -83,6 +87,8 @@ class Result:
 
 
 def main(argv: list[str]) -> int:
+    defaults = "--defaults" in argv
+    argv = [a for a in argv if a != "--defaults"]
     tool = (Path(argv[0]) if argv else ROOT / ".cache" / "jwt_tool").absolute()
     python = (Path(argv[1]) if len(argv) > 1 else tool / "venv" / "bin" / "python").absolute()
     if not (tool / "jwt_tool.py").is_file() or not python.is_file():
@@ -90,9 +96,10 @@ def main(argv: list[str]) -> int:
         return 2
     home = tool / "home"
     _configure(tool, python, home)
-    print(f"jwt_tool {_version(tool)}, -M at, canary {CANARY!r}\n")
+    given = "no -pk, no -ju" if defaults else "-pk service PEM, -ju loopback JWKS"
+    print(f"jwt_tool {_version(tool)}, -M at, canary {CANARY!r}, {given}\n")
     print(f"{'preset':<22} {'found':<6} {'requests':>8} {'accepted':>8}  probes accepted")
-    results = [scan(preset.name, tool, python, home) for preset in presets.available()]
+    results = [scan(p.name, tool, python, home, defaults) for p in presets.available()]
     for r in results:
         families = list(dict.fromkeys(_family(a) for a in r.accepted))
         shown = "; ".join(families[:4]) + ("; ..." if len(families) > 4 else "") or "-"
@@ -101,8 +108,8 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def scan(name: str, tool: Path, python: Path, home: Path) -> Result:
-    """One preset, served afresh, scanned once by jwt_tool."""
+def scan(name: str, tool: Path, python: Path, home: Path, defaults: bool = False) -> Result:
+    """One preset, served afresh, scanned once by jwt_tool (``defaults``: no -pk, no -ju)."""
     with serve(name) as api, tempfile.TemporaryDirectory(prefix="labkit-jwt-tool-") as work:
         token = capstone.login(api.url)
         header = tokens.parse(token).header
@@ -113,14 +120,14 @@ def scan(name: str, tool: Path, python: Path, home: Path) -> Result:
                 "-t", f"{api.url}/api/profile",
                 "-rh", f"Authorization: Bearer {token}",
                 "-M", "at", "-np", "-cv", CANARY,
-                "-ju", jwks_server.url,
             ]  # fmt: skip
             with requests.Session() as session:  # loopback: no proxy from the environment
                 session.trust_env = False
                 published = session.get(f"{api.url}/.well-known/jwks.json", timeout=10).json()
             pem = _service_pem(published, header.get("kid"), Path(work))
-            if pem is not None:
-                command += ["-pk", str(pem)]
+            if not defaults:
+                command += ["-ju", jwks_server.url]
+                command += [] if pem is None else ["-pk", str(pem)]
             output = _run(command, tool, home)
     return _parse(name, output)
 
