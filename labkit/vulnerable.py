@@ -427,15 +427,16 @@ def follow_jku(
     one key: it serves when its kid matches or it has none). That is what
     services that follow ``jku`` do: Microsoft's Azure Attestation JWT verifier
     sample fetches the token's ``jku`` and looks the certificate up by the
-    token's ``kid`` (``src/main.cpp``; reported as jku injection in
-    Azure-Samples/microsoft-azure-attestation issue 29), SAP's XSUAA decoder
-    takes ``jku`` and ``kid`` from the header (cloud-security-services-
-    integration-library pull request 97, which also pins the domain), and
-    PortSwigger's jku lab wants the served key under the token's kid. So the
-    attacker serves their key under the kid the token names; jwt_tool's "Spoof
-    JWKS (-X s)" builds its set that way (``exportJWKS`` uses the token's
-    kid), and finds this flaw once it is told, with ``-ju``, where that set is
-    hosted: its default URL is on httpbin.org, which this verifier never fetches.
+    token's ``kid`` (``maa.jwt.verifier/src/main.cpp``; reported as jku
+    injection in Azure-Samples/microsoft-azure-attestation issue 29), SAP's
+    XSUAA decoder takes ``jku`` and ``kid`` from the header and checks the URL
+    against its UAA domain (SAP/cloud-security-services-integration-library
+    pull request 97), and PortSwigger's jku lab has the attacker put the kid
+    of their served key in the token. So the attacker serves their key under
+    the kid the token names; jwt_tool's "Spoof JWKS (-X s)" builds its set that
+    way (``exportJWKS`` uses the token's kid) and finds this flaw once told,
+    with ``-ju``, where that set is hosted: its default URL is on httpbin.org,
+    which this verifier never fetches.
 
     Lab safety: the URL passes ``labkit.outbound``, the kit's one outbound-URL
     guard, which judges it as ``requests`` sends it: only ``http(s)`` URLs
