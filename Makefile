@@ -80,3 +80,17 @@ execute: $(STAMP) dirs
 
 clean:
 	rm -rf $(VENV) $(CACHE) .pytest_cache .hypothesis
+
+# --- jwt_tool against every preset (bench/jwt_tool_presets.py) ---------------------------------
+# Real jwt_tool 2.2.7 (ticarpi/jwt_tool at JWT_TOOL_COMMIT), never part of the kit: put its
+# repository in $(JWT_TOOL) (git clone https://github.com/ticarpi/jwt_tool, then check out
+# JWT_TOOL_COMMIT). Its requirements go into a venv of its own there; its ~/.jwt_tool goes to
+# $(JWT_TOOL)/home. Not part of `make test`: it needs that checkout.
+JWT_TOOL := $(CACHE)/jwt_tool
+JWT_TOOL_COMMIT := e4f380fea78630b87f9e54369b33a3ea645ea45f
+bench-jwt-tool: $(STAMP)
+	@test -f $(JWT_TOOL)/jwt_tool.py || { echo "put jwt_tool $(JWT_TOOL_COMMIT) in $(JWT_TOOL) first"; exit 2; }
+	test -x $(JWT_TOOL)/venv/bin/python || $(PYTHON) -m venv $(JWT_TOOL)/venv
+	$(JWT_TOOL)/venv/bin/pip install -q -r $(JWT_TOOL)/requirements.txt
+	$(BIN)/python bench/jwt_tool_presets.py $(JWT_TOOL)
+	$(BIN)/python bench/jwt_tool_presets.py --defaults $(JWT_TOOL)

@@ -371,22 +371,33 @@ def trust_embedded_jwk(
     now: claims.Now = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """Bug: a public key embedded in the token's ``jwk`` header verifies the token.
+    """Bug: a public key embedded in the token's ``jwk`` header verifies it, whatever its ``kid``.
 
-    RFC 7515 lets a header carry the signer's key as a JWK, meant to identify
-    it, never to be trusted for it. Cisco's node-jose before 0.11.0 verified
-    with that key (CVE-2018-0114; fixed in 0.11.0, per its CHANGELOG and NVD),
-    so anyone could sign with their own key and embed its public half;
-    PortSwigger's lab "JWT authentication bypass via jwk header injection" is
-    this bug. ``key`` is the service's own key, used for
-    tokens without ``jwk``.
+    RFC 7515 section 4.1.3 lets a header carry the signer's key as a JWK, meant
+    to identify it, never to be trusted for it. Cisco's node-jose 0.9.0 to
+    0.10.x verified with that key (CVE-2018-0114, fixed in 0.11.0 per NVD):
+    its CHANGELOG for 0.9.0 reads "find keys embedded in JWS header", and its
+    ``lib/jws/verify.js`` took ``JWK.asKey(header.jwk)`` as the key whenever a
+    header carried one, before and instead of any keystore lookup by ``kid``;
+    0.11.0 put that behind ``allowEmbeddedKey``, off by default (cisco/node-jose
+    pull request 147). So the header's ``kid`` was never compared with anything:
+    a token may name the service's own kid, the embedded key's, another, or
+    none, and the embedded key still checks it. That is how jwt_tool's
+    "Injected JWKS (-X i)" probe and PortSwigger's lab "JWT authentication
+    bypass via jwk header injection" forge, and this verifier does the same.
+
+    ``key`` is the service's own key, used for tokens without ``jwk``. The
+    embedded key must still be one JWK (a JSON object with ``kty``) that passes
+    the hardened key rules: the allowed algorithms, ``use``/``key_ops``/``alg``
+    of the JWK, and the minimum RSA size.
     """
     checks = _Checks(algorithms, audience, issuer, leeway, required, now, extra)
     header = checks.parse(token).header
     if "jwk" not in header:
         return checks.verify(token, key)
-    # THE BUG: the key the token brought along is the key that checks it.
-    return checks.verify(token, header["jwk"])
+    jwk = _embedded_jwk(header["jwk"])
+    # THE BUG: the key the token brought checks it; its kid is dropped, so no kid is compared.
+    return checks.verify(token, {name: value for name, value in jwk.items() if name != "kid"})
 
 
 def follow_jku(
@@ -410,6 +421,22 @@ def follow_jku(
     forgery). URL allowlists meant to stop it are bypassed with a prefix
     match, an open redirect or a ``user@host`` URL. ``key`` is the service's
     own keys, used for tokens without ``jku``.
+
+    Key selection: the fetched set is searched by the header's ``kid``, as
+    ``labkit.verify`` searches any JWKS (several keys: the one with that kid;
+    one key: it serves when its kid matches or it has none). That is what
+    services that follow ``jku`` do: Microsoft's Azure Attestation JWT verifier
+    sample fetches the token's ``jku`` and looks the certificate up by the
+    token's ``kid`` (``maa.jwt.verifier/src/main.cpp``; reported as jku
+    injection in Azure-Samples/microsoft-azure-attestation issue 29), SAP's
+    XSUAA decoder takes ``jku`` and ``kid`` from the header and checks the URL
+    against its UAA domain (SAP/cloud-security-services-integration-library
+    pull request 97), and PortSwigger's jku lab has the attacker put the kid
+    of their served key in the token. So the attacker serves their key under
+    the kid the token names; jwt_tool's "Spoof JWKS (-X s)" builds its set that
+    way (``exportJWKS`` uses the token's kid) and finds this flaw once told,
+    with ``-ju``, where that set is hosted: its default URL is on httpbin.org,
+    which this verifier never fetches.
 
     Lab safety: the URL passes ``labkit.outbound``, the kit's one outbound-URL
     guard, which judges it as ``requests`` sends it: only ``http(s)`` URLs
@@ -617,6 +644,21 @@ def _kid(header: dict[str, Any]) -> str:
     if not isinstance(kid, str):
         raise MalformedTokenError(f"the header's 'kid' must be a string, got {kid!r}")
     return kid
+
+
+def _embedded_jwk(jwk: object) -> dict[str, Any]:
+    """The header's ``jwk`` if it is one JWK; a JWK Set or a string is not a key to embed."""
+    if not isinstance(jwk, dict) or "kty" not in jwk or "keys" in jwk:
+        raise MalformedTokenError(
+            f"the header's 'jwk' must be one JWK (a JSON object with 'kty'), got {_shown(jwk)}"
+        )
+    return jwk
+
+
+def _shown(value: object) -> str:
+    """``value`` on one line, cut to 60 characters (it came from the token)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _existing(location: object, kind: str) -> str:

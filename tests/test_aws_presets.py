@@ -189,6 +189,43 @@ def test_jku_injection_fetches_the_attackers_keys(hardened: Api) -> None:
             labkit.verify(forged, jwks_of(hardened), algorithms=["RS256"], **VERIFY)
 
 
+def test_jwk_injection_uses_the_embedded_key_whatever_the_kid(hardened: Api) -> None:
+    """CVE-2018-0114: node-jose verified with header.jwk and compared no kid (before 0.11.0).
+
+    The forgeries jwt_tool's "Injected JWKS (-X i)" probe sends: the token's own kid kept while
+    the key rides under kid "jwt_tool"; and tokens with no kid at all.
+    """
+    attacker = injection.attacker_key()
+    with serve("jwk-injection", clock=FrozenClock(NOW), cache_ttl=0) as api:
+        jwk = labkit.keys.to_jwk(attacker.public_key(), kid="jwt_tool")
+        no_kid_jwk = {k: v for k, v in jwk.items() if k != "kid"}
+        forged = [
+            injection.forge_jwk(ADMIN, kid=api.idp.kid).token,
+            labkit.sign_token(ADMIN, attacker, "RS256", headers={"kid": api.idp.kid, "jwk": jwk}),
+            labkit.sign_token(ADMIN, attacker, "RS256", headers={"jwk": jwk}),
+            labkit.sign_token(ADMIN, attacker, "RS256", headers={"jwk": no_kid_jwk}),
+        ]
+        for token in forged:
+            assert admin(api, token).status_code == 200, api.gateway.log[-1]
+            assert admin(hardened, token).status_code == 401
+            with pytest.raises((BadSignatureError, KeyNotFoundError)):
+                labkit.verify(token, jwks_of(hardened), algorithms=["RS256"], **VERIFY)
+
+
+def test_jku_injection_looks_the_fetched_key_up_by_kid(hardened: Api) -> None:
+    """The key selection the jku preset models: the served set is searched by the token's kid."""
+    with (
+        serve("jku-injection", clock=FrozenClock(NOW), cache_ttl=0) as api,
+        injection.serve_jwks(injection.attacker_jwks(kid="jwt_tool")) as attacker,
+    ):
+        wrong_kid = injection.forge_jku(ADMIN, attacker.url, kid=api.idp.kid).token
+        assert admin(api, wrong_kid).status_code == 401  # fetched, but no key under that kid
+        assert attacker.requests == ["/.well-known/jwks.json"]
+        right_kid = injection.forge_jku(ADMIN, attacker.url, kid="jwt_tool").token
+        assert admin(api, right_kid).status_code == 200
+        assert admin(hardened, right_kid).status_code == 401
+
+
 @pytest.mark.parametrize("name", [p.name for p in presets.available()])
 def test_every_preset_is_otherwise_the_hardened_service(name: str) -> None:
     """Honest tokens work; a tampered honest token, an expired one, a foreign audience do not."""

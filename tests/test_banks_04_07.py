@@ -595,6 +595,9 @@ BANK_07_1 = Bank(
             "own-3072-bit-key-with-kid",
             _rs256(ADMIN, _BIG, jwk={**keys.to_jwk(_BIG.public_key()), "kid": "mine"}, kid="mine"),
         ),
+        # CVE-2018-0114: the embedded key is used whatever the header's kid names (node-jose
+        # before 0.11.0 looked no kid up), so the IdP's own kid beside the attacker's jwk works.
+        Right("idp-kid-kept", _rs256(ADMIN, _MY_KEY, jwk=_MY_JWK, kid=keys.to_jwk(_RSA)["kid"])),
     ),
 )
 

@@ -30,6 +30,7 @@ from labkit.errors import (
     InvalidAudienceError,
     InvalidTokenError,
     KeyNotFoundError,
+    MalformedTokenError,
     UnsafeKeyError,
 )
 from labkit.exercises import evaluate, get
@@ -78,6 +79,59 @@ def test_cve_2018_0114_embedded_jwk_forgery() -> None:
     refuse(forged.token, SERVICE_JWKS, "RS256", KeyNotFoundError, "is not the key's kid")
 
 
+def _embedded(jwk: dict[str, Any], header_kid: str | None) -> str:
+    """An RS256 admin token signed with the attacker's key, ``jwk`` embedded, ``kid`` as given."""
+    header: dict[str, Any] = {"jwk": jwk} if header_kid is None else {"jwk": jwk, "kid": header_kid}
+    return algorithms.sign_token(ADMIN, injection.attacker_key(), "RS256", headers=header)
+
+
+@pytest.mark.parametrize(
+    ("jwk_kid", "header_kid"),
+    [
+        ("jwt_tool", SERVICE_KID),  # jwt_tool -X i: the token's kid kept, its key under another
+        ("jwt_tool", None),  # no kid in the header at all
+        (None, SERVICE_KID),  # an embedded key without a kid
+        (None, None),
+        ("jwt_tool", "something-else"),
+    ],
+)
+def test_the_embedded_jwk_verifies_whatever_the_kid_says(
+    jwk_kid: str | None, header_kid: str | None
+) -> None:
+    """CVE-2018-0114: node-jose took header.jwk as the key and looked no kid up.
+
+    (cisco/node-jose lib/jws/verify.js before 0.11.0; 0.11.0 put it behind allowEmbeddedKey.)
+    """
+    jwk = keys.to_jwk(injection.attacker_key().public_key(), kid=jwk_kid or "dropped")
+    if jwk_kid is None:
+        del jwk["kid"]
+    token = _embedded(jwk, header_kid)
+    assert accept(vulnerable.trust_embedded_jwk, token, SERVICE_PUBLIC, "RS256") == ADMIN
+    assert accept(vulnerable.trust_embedded_jwk, token, SERVICE_JWKS, "RS256") == ADMIN
+    for service_keys in (SERVICE_PUBLIC, SERVICE_JWKS):
+        with pytest.raises((BadSignatureError, KeyNotFoundError)):
+            labkit.verify(token, service_keys, algorithms=["RS256"], now=NOW, **API)
+    refuse(token, SERVICE_PUBLIC, "RS256", BadSignatureError, r"names its own key \('jwk'\)")
+
+
+def test_forge_jwk_can_copy_the_services_kid() -> None:
+    forged = injection.forge_jwk(ADMIN, kid=SERVICE_KID)
+    header = tokens.parse(forged.token).header
+    assert header["kid"] == SERVICE_KID != header["jwk"]["kid"]
+    assert accept(vulnerable.trust_embedded_jwk, forged.token, SERVICE_JWKS, "RS256") == ADMIN
+    refuse(forged.token, SERVICE_JWKS, "RS256", BadSignatureError, r"names its own key \('jwk'\)")
+
+
+@pytest.mark.parametrize(
+    "jwk",
+    ["a secret in a string", {"keys": []}, {"n": "AQAB", "e": "AQAB"}, ["RSA"], 7],
+)
+def test_the_embedded_jwk_must_be_one_jwk(jwk: object) -> None:
+    token = algorithms.sign_token(ADMIN, SERVICE_KEY, "RS256", headers={"jwk": jwk})
+    with pytest.raises(MalformedTokenError, match="must be one JWK"):
+        accept(vulnerable.trust_embedded_jwk, token, SERVICE_PUBLIC, "RS256")
+
+
 def test_jku_forgery_against_a_real_loopback_key_server(
     jwks_server: injection.KeyServer,
 ) -> None:
@@ -94,6 +148,34 @@ def test_jku_forgery_with_its_own_kid(jwks_server: injection.KeyServer) -> None:
         forged = injection.forge_jku(ADMIN, server.url)
         assert accept(vulnerable.follow_jku, forged.token, SERVICE_JWKS, "RS256") == ADMIN
     refuse(forged.token, SERVICE_JWKS, "RS256", KeyNotFoundError, "is not the key's kid")
+
+
+def test_follow_jku_selects_the_fetched_key_by_the_tokens_kid() -> None:
+    """The key selection follow_jku models: the fetched set looked up by the header's kid.
+
+    As real jku followers do (the Azure Attestation JWT verifier sample looks the certificate up
+    by kid in the set it fetched from jku: Azure-Samples/microsoft-azure-attestation issue 29).
+    """
+    public = injection.attacker_key().public_key()
+    other = keys.demo_public_key("rsa")
+    cases = [
+        ({"keys": [keys.to_jwk(public, kid="k1")]}, "k1", True),
+        ({"keys": [keys.to_jwk(public, kid="jwt_tool")]}, SERVICE_KID, False),  # kid mismatch
+        ({"keys": [{k: v for k, v in keys.to_jwk(public).items() if k != "kid"}]}, "any", True),
+        ({"keys": [keys.to_jwk(other, kid="a"), keys.to_jwk(public, kid="b")]}, "b", True),
+        ({"keys": [keys.to_jwk(other, kid="a"), keys.to_jwk(public, kid="b")]}, "a", False),
+    ]
+    for jwks, kid, accepted in cases:
+        with injection.serve_jwks(jwks) as server:
+            token = injection.forge_jku(ADMIN, server.url, kid=kid).token
+            if accepted:
+                assert accept(vulnerable.follow_jku, token, SERVICE_JWKS, "RS256") == ADMIN
+            else:
+                with pytest.raises((KeyNotFoundError, BadSignatureError)):
+                    accept(vulnerable.follow_jku, token, SERVICE_JWKS, "RS256")
+            with pytest.raises((BadSignatureError, KeyNotFoundError)):
+                labkit.verify(token, SERVICE_JWKS, algorithms=["RS256"], now=NOW, **API)
+            assert server.requests == [injection.JWKS_PATH]  # follow_jku's one fetch, no other
 
 
 def test_kid_traversal_to_dev_null(store: vulnerable.LabKeyStore) -> None:

@@ -69,11 +69,22 @@ def attacker_key() -> rsa.RSAPrivateKey:
     return key
 
 
-def forge_jwk(claims: dict[str, Any], *, key: rsa.RSAPrivateKey | None = None) -> Forgery:
-    """An RS256 token signed with the attacker's key, carrying its public half in ``jwk``."""
+def forge_jwk(
+    claims: dict[str, Any], *, key: rsa.RSAPrivateKey | None = None, kid: str | None = None
+) -> Forgery:
+    """An RS256 token signed with the attacker's key, carrying its public half in ``jwk``.
+
+    The embedded JWK's ``kid`` is the key's RFC 7638 thumbprint. The header's
+    ``kid`` is the same unless ``kid`` is given: copying the service's own kid
+    makes the header look honest, as jwt_tool's "Injected JWKS" probe does
+    (it keeps the token's kid and embeds its key under kid ``jwt_tool``).
+    """
     key = attacker_key() if key is None else _rsa_private(key)
     jwk = keys.to_jwk(key.public_key(), alg="RS256")
-    token = sign_token(claims, key, "RS256", headers={"kid": jwk["kid"], "jwk": jwk})
+    if kid is not None and not isinstance(kid, str):
+        raise ConfigurationError(f"kid must be a string, got {kid!r}")
+    header_kid = jwk["kid"] if kid is None else kid
+    token = sign_token(claims, key, "RS256", headers={"kid": header_kid, "jwk": jwk})
     return Forgery(token, "signed with the attacker's key, whose public half rides in 'jwk'")
 
 

@@ -22,6 +22,23 @@ jku-injection          RS256     ``follow_jku``, JWKS
 kid-traversal          HS256     ``kid_as_path``, a key directory (one file per kid)
 psychic-signature      ES256     ``ecdsa_without_range_check``, the P-256 public key
 =====================  ========  ================================================
+
+Each flaw fails the way its real bug did, so the scanners security teams run
+find it. ``bench/jwt_tool_presets.py`` runs jwt_tool 2.2.7's all-tests mode
+(``-M at``, 571 requests) against every preset: it finds the flaw of every
+vulnerable preset but ``psychic-signature``, and nothing on ``hardened``. Two
+presets need what a tester supplies by hand, as jwt_tool's own help says:
+``key-confusion`` needs the service's public key (``-pk``, a PEM made from
+the published JWKS), and ``jku-injection`` needs a URL where jwt_tool's key
+set is served (``-ju``; its default is on httpbin.org, which
+``follow_jku`` never fetches: it follows loopback URLs only). The jku preset
+looks the fetched key up by the token's ``kid``, as services that follow
+``jku`` do (see ``labkit.vulnerable.follow_jku``); jwt_tool builds its set
+under the token's kid. ``psychic-signature`` is out of jwt_tool 2.2.7's reach
+for a plain reason: none of its probes sends an ES256 signature of r = s = 0
+(CVE-2022-21449): against an ES256 token they replay its signature, drop
+it, or switch to HS256, RS256 or none. The kit's own scanner
+(``labkit.scan``) and notebook 08 find it.
 """
 
 from __future__ import annotations
