@@ -228,7 +228,7 @@ class IdentityProvider:
         """
         return {
             "issuer": self.issuer,
-            "jwks_uri": self.jwks_uri or f"{self.issuer}/.well-known/jwks.json",
+            "jwks_uri": self.jwks_uri or self.issuer.rstrip("/") + "/.well-known/jwks.json",
             "id_token_signing_alg_values_supported": [self.alg],
             "response_types_supported": ["token"],
             "subject_types_supported": ["public"],

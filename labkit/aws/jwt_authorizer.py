@@ -119,6 +119,10 @@ class Verdict:
     error_type: str | None = None  # x-amzn-ErrorType (REST APIs)
     context: dict[str, Any] | None = None  # requestContext.authorizer when allowed
 
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
 
 class _Refused(Exception):
     """A token failed a step: the description the client sees (and the log keeps)."""
