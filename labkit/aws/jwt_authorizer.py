@@ -127,10 +127,9 @@ class Verdict:
 class _Refused(Exception):
     """A token failed a step: the description the client sees (and the log keeps)."""
 
-    def __init__(self, description: str, status: int = 401) -> None:
+    def __init__(self, description: str) -> None:
         super().__init__(description)
         self.description = description
-        self.status = status
 
 
 # The key cache ------------------------------------------------------------------------------------
