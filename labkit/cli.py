@@ -560,8 +560,9 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--port", type=_port, help="default 0: the OS picks a free port")
     p.add_argument(
         "--mode",
-        choices=("rest", "http", "jwt"),
-        help="REST API + Lambda authorizer (default), HTTP API + Lambda, HTTP API + JWT authorizer",
+        choices=("rest", "http", "jwt", "rest-jwt"),
+        help="REST API + Lambda authorizer (default), HTTP API + Lambda, HTTP API + JWT "
+        "authorizer, REST API + JWT authorizer",
     )
     p.add_argument(
         "--authorizer-type",
@@ -572,7 +573,7 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--cache-ttl",
         type=_seconds(0, 3600),
         metavar="S",
-        help="Lambda authorizer result cache, 0 (off) to 3600 s (default 300; not --mode jwt)",
+        help="Lambda authorizer result cache, 0 (off) to 3600 s (default 300; not the JWT modes)",
     )
     p.set_defaults(run=_serve)
 
@@ -592,15 +593,16 @@ def _serve_settings(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigurationError(
             f"--authorizer-type is for --mode rest only, not --mode {mode}",
             "an HTTP API's Lambda authorizer always gets the whole request (payload 2.0), "
-            "and --mode jwt has no Lambda authorizer",
+            "and --mode jwt and --mode rest-jwt have no Lambda authorizer",
         )
-    if args.cache_ttl is not None and mode == "jwt":
+    if args.cache_ttl is not None and mode in ("jwt", "rest-jwt"):
         raise ConfigurationError(
-            "--cache-ttl is for Lambda authorizers; --mode jwt (the JWT authorizer) caches none"
+            f"--cache-ttl is for Lambda authorizers; --mode {mode} (a JWT authorizer) caches "
+            "no decisions"
         )
-    if mode == "jwt" and preset != "hardened":
+    if mode in ("jwt", "rest-jwt") and preset != "hardened":
         raise ConfigurationError(
-            f"--mode jwt works with --preset hardened only, not {preset!r}",
+            f"--mode {mode} works with --preset hardened only, not {preset!r}",
             "the vulnerable presets need a Lambda authorizer: use --mode rest or --mode http",
         )
     return {
@@ -635,7 +637,9 @@ def _serve(args: argparse.Namespace) -> int:
         httpd = _listen(server, lab.gateway, host, port)
         with _stop_on_signals():
             try:
-                print(f"Serving on {server.url_of(host, httpd.server_port)}", flush=True)
+                url = server.url_of(host, httpd.server_port)
+                server.publish(lab, url, discover=False)  # a REST JWT authorizer discovers lazily
+                print(f"Serving on {url}", flush=True)
                 logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
                 print(
                     f"preset {settings['preset']}, {settings['mode']} API; DEMO ONLY users "

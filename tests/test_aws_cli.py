@@ -143,6 +143,12 @@ def test_serve_on_a_busy_port_says_so_and_suggests_port_0() -> None:
         (("--mode", "jwt", "--authorizer-type", "REQUEST"), "not --mode jwt"),
         (("--mode", "jwt", "--cache-ttl", "60"), "--cache-ttl is for Lambda authorizers"),
         (("--mode", "jwt", "--preset", "alg-none"), "--mode jwt works with --preset hardened only"),
+        (("--mode", "rest-jwt", "--authorizer-type", "TOKEN"), "--mode rest-jwt have no Lambda"),
+        (("--mode", "rest-jwt", "--cache-ttl", "60"), "--mode rest-jwt (a JWT authorizer)"),
+        (
+            ("--mode", "rest-jwt", "--preset", "kid-traversal"),
+            "--mode rest-jwt works with --preset hardened only",
+        ),
         (
             (
                 "--cache-ttl",
@@ -185,3 +191,36 @@ def test_serve_accepts_the_options_that_fit_together() -> None:
     }
     rest = _serve_settings(_parser().parse_args(["serve", "--authorizer-type", "REQUEST"]))
     assert (rest["mode"], rest["authorizer_type"], rest["cache_ttl"]) == ("rest", "REQUEST", 300)
+
+
+def test_serve_mode_rest_jwt_discovers_the_idp_over_http_and_authorizes() -> None:
+    # The REST API JWT authorizer reads ISSUER/.well-known/openid-configuration, then the
+    # jwks_uri it names (https://docs.aws.amazon.com/apigateway/latest/developerguide/
+    # rest-api-jwt-authorizer-keys.html); here both come from the running server itself.
+    process = subprocess.Popen(
+        labkit_command("serve", "--mode", "rest-jwt", "--port", "0"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip().removeprefix("Serving on ")
+        login = {"username": "alice", "password": "wonderland"}
+        token = requests.post(f"{url}/login", json=login, timeout=10).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        profile = requests.get(f"{url}/api/profile", headers=auth, timeout=10)
+        assert (profile.status_code, profile.json()["sub"]) == (200, "alice")
+        missing = requests.get(f"{url}/api/profile", timeout=10)
+        assert (missing.status_code, missing.headers["x-amzn-ErrorType"]) == (
+            401,
+            "UnauthorizedException",
+        )
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0
+    assert "rest-jwt API" in err and "Traceback" not in err

@@ -410,6 +410,9 @@ def test_http_api_broken_authorizer_is_500(clock: FrozenClock) -> None:
 
 
 def test_jwt_authorizer_checks_issuer_audience_keys_and_scopes(clock: FrozenClock) -> None:
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html
+    # (the steps; more in tests/test_aws_jwt_authorizer.py) and, for the audience wording,
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-jwt.html
     with serve(clock=clock, mode="jwt") as api:
         missing = call(api, "/api/profile")
         assert (missing.status_code, missing.json()) == (401, UNAUTHORIZED)
@@ -429,9 +432,12 @@ def test_jwt_authorizer_checks_issuer_audience_keys_and_scopes(clock: FrozenCloc
         wrong = call(api, "/api/profile", other)
         assert wrong.status_code == 401
         assert wrong.headers["www-authenticate"].startswith('Bearer scope="" error="invalid_token"')
-        assert "audience" in wrong.headers["www-authenticate"]
+        assert wrong.headers["www-authenticate"].endswith(
+            'error_description="the token does not have a valid audience"'
+        )
         clock.advance(900)
-        assert "expired" in call(api, "/api/profile", bob).headers["www-authenticate"]
+        expired = call(api, "/api/profile", bob).headers["www-authenticate"]
+        assert 'error_description="the token has expired"' in expired  # kit's own wording
 
 
 def test_jwt_authorizer_has_no_deny_list(clock: FrozenClock) -> None:
@@ -444,6 +450,8 @@ def test_jwt_authorizer_has_no_deny_list(clock: FrozenClock) -> None:
 def test_jwt_mode_refuses_vulnerable_presets() -> None:
     with pytest.raises(ConfigurationError, match="Lambda authorizer"):
         create_lab("alg-none", mode="jwt")
+    with pytest.raises(ConfigurationError, match="Lambda authorizer"):
+        create_lab("alg-none", mode="rest-jwt")
 
 
 def test_serve_refuses_non_loopback_hosts() -> None:

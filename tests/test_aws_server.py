@@ -1,10 +1,11 @@
-"""The Python API says a busy port in one line, as the CLI does (werkzeug would exit instead)."""
+"""The Python API: one-line errors (a busy port, as the CLI says it), and every mode serving."""
 
 from __future__ import annotations
 
 import socket
 
 import pytest
+import requests
 
 from labkit.aws import server
 from labkit.errors import ConfigurationError
@@ -18,3 +19,27 @@ def test_busy_port_is_a_configuration_error_not_an_exit() -> None:
         busy = rf"port {port} on 127.0.0.1 is already in use"
         with pytest.raises(ConfigurationError, match=busy):
             server.listen(lambda environ, start: [], "127.0.0.1", port)
+
+
+@pytest.mark.parametrize("mode", server.MODES)
+def test_every_mode_serves_the_profile_to_a_logged_in_user(mode: str) -> None:
+    with server.serve(mode=mode) as api:
+        login = {"username": "bob", "password": "builder"}
+        token = requests.post(f"{api.url}/login", json=login, timeout=10).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        profile = requests.get(f"{api.url}/api/profile", headers=auth, timeout=10)
+        assert profile.json()["role"] == "admin"
+        assert api.idp.openid_configuration()["jwks_uri"] == f"{api.url}/.well-known/jwks.json"
+
+
+def test_rest_jwt_mode_discovers_before_serve_yields() -> None:
+    # AWS reads the discovery document when the authorizer is created (rest-api-jwt-authorizer-
+    # create page); serve() does so once it listens, so the first request finds the jwks_uri known.
+    with server.serve(mode="rest-jwt") as api:
+        jwt = api.gateway.jwt
+        assert jwt.discover() == {api.idp.issuer: f"{api.url}/.well-known/jwks.json"}
+
+
+def test_unknown_mode_is_one_line() -> None:
+    with pytest.raises(ConfigurationError, match="mode must be one of rest, http, jwt, rest-jwt"):
+        server.create_lab(mode="grpc")  # type: ignore[arg-type]

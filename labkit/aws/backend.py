@@ -86,9 +86,12 @@ def predict(text: str) -> Prediction:
 def principal(event: Mapping[str, Any]) -> dict[str, Any]:
     """Who the authorizer says is calling (``sub``, ``role``, ``scopes``), for any API type."""
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
-    if "jwt" in authorizer:  # HTTP API JWT authorizer: the claims, as strings
-        claims = authorizer["jwt"].get("claims", {})
-        scopes = authorizer["jwt"].get("scopes") or str(claims.get("scope", "")).split()
+    if "jwt" in authorizer or "claims" in authorizer:
+        # HTTP API JWT authorizer: jwt.claims as strings (arrays as "[a b]"), jwt.scopes or null;
+        # REST API JWT authorizer: claims with their JSON types (labkit.aws.jwt_authorizer).
+        jwt = authorizer.get("jwt", authorizer)
+        claims = jwt.get("claims") or {}
+        scopes = jwt.get("scopes") or _token_scopes(claims)
         return {"sub": claims.get("sub"), "role": claims.get("role"), "scopes": list(scopes)}
     context = authorizer.get("lambda", authorizer)  # HTTP API Lambda, or REST
     return {
@@ -96,6 +99,18 @@ def principal(event: Mapping[str, Any]) -> dict[str, Any]:
         "role": context.get("role"),
         "scopes": str(context.get("scope", "")).split(),
     }
+
+
+def _token_scopes(claims: Mapping[str, Any]) -> list[str]:
+    """``scope`` (space-separated) or ``scp`` (a list, or an HTTP API's "[a b]" string)."""
+    scope, scp = claims.get("scope"), claims.get("scp")
+    if isinstance(scope, str):
+        return scope.split()
+    if isinstance(scp, list):
+        return [str(s) for s in scp]
+    if isinstance(scp, str):
+        return scp.strip("[]").split()
+    return []
 
 
 def handler(event: Mapping[str, Any], context: object = None) -> dict[str, Any]:

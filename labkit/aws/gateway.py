@@ -24,9 +24,15 @@ Three kinds of API:
   returns an IAM policy, evaluated against the request's method ARN;
 - ``"http"``: an HTTP API with a payload 2.0 Lambda authorizer and simple
   responses (``isAuthorized``; 403 ``{"message":"Forbidden"}`` when false);
-- ``"jwt"``: an HTTP API's built-in JWT authorizer: issuer, audience, the
-  issuer's JWKS and per-route scopes, no code of yours, and a
-  ``www-authenticate`` header that says what was wrong.
+- ``"jwt"``: an HTTP API's built-in JWT authorizer (``JwtAuthorizer``):
+  issuer, audiences, the issuer's JWKS (RSA only, cached up to two hours) and
+  per-route scopes, no code of yours, and a ``www-authenticate`` header that
+  says what was wrong;
+- ``"rest-jwt"``: a REST API's built-in JWT authorizer (``RestJwtAuthorizer``):
+  several trusted issuers found by OIDC discovery, audiences per issuer,
+  allowed algorithms, required claims, per-method scopes. The gateway is then
+  a REST API (``kind`` reads ``"rest"``, ``mode`` reads ``"rest-jwt"``).
+  Both JWT authorizers live in ``labkit.aws.jwt_authorizer``.
 
 The authorizer's answers are cached per identity source for ``cache_ttl``
 seconds (``labkit.aws.cache``), on the gateway's clock. ``log`` keeps the
@@ -56,9 +62,10 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from labkit.aws.authorizer import LambdaContext, scopes_of
+from labkit.aws.authorizer import LambdaContext
 from labkit.aws.cache import DEFAULT_TTL, PolicyCache
 from labkit.aws.clock import Clock, system_clock
+from labkit.aws.jwt_authorizer import JwtAuthorizer, RestJwtAuthorizer
 from labkit.aws.policy import (
     CheckedResponse,
     Decision,
@@ -67,8 +74,7 @@ from labkit.aws.policy import (
     check_context,
     check_response,
 )
-from labkit.errors import ConfigurationError, LabkitError
-from labkit.verify import verify
+from labkit.errors import ConfigurationError
 
 __all__ = [
     "EXPLICIT_DENY",
@@ -80,7 +86,7 @@ __all__ = [
     "Route",
 ]
 
-Kind = Literal["rest", "http", "jwt"]
+Kind = Literal["rest", "http", "jwt", "rest-jwt"]
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
 UNAUTHORIZED = {"message": "Unauthorized"}
@@ -106,16 +112,6 @@ class Route:
     handler: LambdaHandler
     authorize: bool = True
     scopes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class JwtAuthorizer:
-    """An HTTP API JWT authorizer's configuration: issuer, audiences, the issuer's keys."""
-
-    issuer: str
-    audience: tuple[str, ...]
-    jwks: Callable[[], dict[str, Any]]
-    algorithms: tuple[str, ...] = ("RS256",)
 
 
 @dataclass(frozen=True)
@@ -163,18 +159,23 @@ class Gateway:
         token_validation: str | None = None,
         cache_ttl: float = DEFAULT_TTL,
         clock: Clock = system_clock,
-        jwt: JwtAuthorizer | None = None,
+        jwt: JwtAuthorizer | RestJwtAuthorizer | None = None,
         api_id: str = "labkit0001",
         stage: str | None = None,
         region: str = "us-east-1",
         account: str = "123456789012",
     ) -> None:
-        if kind not in ("rest", "http", "jwt"):
-            raise ConfigurationError(f"kind must be 'rest', 'http' or 'jwt', got {kind!r}")
-        if kind == "jwt" and jwt is None:
-            raise ConfigurationError("a 'jwt' gateway needs a JwtAuthorizer")
-        if kind != "jwt" and authorizer is None:
+        if kind not in ("rest", "http", "jwt", "rest-jwt"):
+            raise ConfigurationError(
+                f"kind must be 'rest', 'http', 'jwt' or 'rest-jwt', got {kind!r}"
+            )
+        wanted = {"jwt": JwtAuthorizer, "rest-jwt": RestJwtAuthorizer}.get(kind)
+        if wanted is not None and not isinstance(jwt, wanted):
+            raise ConfigurationError(f"a {kind!r} gateway needs a {wanted.__name__}")
+        if wanted is None and authorizer is None:
             raise ConfigurationError(f"a {kind!r} gateway needs a Lambda authorizer")
+        self.mode = kind  # "rest-jwt" is a REST API (kind "rest") whose authorizer is AWS's JWT one
+        kind = "rest" if kind == "rest-jwt" else kind
         if authorizer_type not in ("TOKEN", "REQUEST"):
             raise ConfigurationError(
                 f"authorizer_type must be TOKEN or REQUEST, not {authorizer_type!r}"
@@ -190,7 +191,7 @@ class Gateway:
                 "a TOKEN authorizer takes exactly one header as identity source"
             )
         self.token_validation = re.compile(token_validation) if token_validation else None
-        self.jwt = jwt
+        self.jwt = jwt if wanted is not None else None
         self.clock = clock
         self.cache: PolicyCache[Any] = PolicyCache(cache_ttl, clock=clock)
         self.api_id, self.region, self.account = api_id, region, account
@@ -250,7 +251,7 @@ class Gateway:
         return response
 
     def _authorize(self, request: Request, route: Route) -> _Decided:
-        if self.kind == "jwt":
+        if self.jwt is not None:  # an HTTP API ("jwt") or REST API ("rest-jwt") JWT authorizer
             return self._authorize_jwt(request, route)
         identity = self._identity(request)
         if identity is None:
@@ -324,48 +325,16 @@ class Gateway:
         return _Decided(authorizer=context, cache=cache)
 
     def _authorize_jwt(self, request: Request, route: Route) -> _Decided:
-        """The HTTP API JWT authorizer: no Lambda, no policy, no cache of decisions."""
+        """AWS's built-in JWT authorizers (``labkit.aws.jwt_authorizer``): no Lambda, no policy."""
         assert self.jwt is not None
-        raw = request.headers.get("Authorization", "")
-        if not raw.strip():
-            response = self._deny(request, 401, UNAUTHORIZED, "missing identity source", "-")
-            assert response.response is not None
-            response.response.headers["www-authenticate"] = "Bearer"
-            return response
-        token = raw[7:].strip() if raw[:7].lower() == "bearer " else raw.strip()
-        try:
-            claims = verify(
-                token,
-                self.jwt.jwks(),
-                algorithms=list(self.jwt.algorithms),
-                audience=list(self.jwt.audience),
-                issuer=self.jwt.issuer,
-                now=self.clock(),
-            )
-        except ConfigurationError:
-            raise  # the gateway's own settings are wrong: a 500, as for a broken authorizer
-        except Exception as exc:  # any token the verifier cannot handle is the token's fault
-            reason = _token_problem(exc)
-            challenge = (
-                f'Bearer scope="" error="invalid_token" error_description="{_quoted(reason)}"'
-            )
-            decided = self._deny(request, 401, UNAUTHORIZED, "invalid_token", "-", reason)
-            assert decided.response is not None
-            decided.response.headers["www-authenticate"] = challenge
-            return decided
-        scopes = scopes_of(claims)
-        if route.scopes and not set(route.scopes) & set(scopes):
-            wanted = " ".join(route.scopes)
-            decided = self._deny(request, 403, FORBIDDEN, "insufficient_scope", "-")
-            assert decided.response is not None
-            decided.response.headers["www-authenticate"] = (
-                f'Bearer scope="{wanted}" error="insufficient_scope" '
-                f'error_description="expected scopes: [{wanted}]"'
-            )
-            return decided
-        self._record(request, 200, "authorized", "-")
-        strings = {name: _claim_string(value) for name, value in claims.items()}
-        return _Decided(authorizer={"jwt": {"claims": strings, "scopes": list(scopes)}})
+        verdict = self.jwt.check(request.headers.get(self.jwt.header), route.scopes, self.clock)
+        self._record(request, verdict.status, verdict.outcome, "-", verdict.reason)
+        if verdict.status == 200:
+            return _Decided(authorizer=verdict.context)
+        response = _json(verdict.status, verdict.body, error_type=verdict.error_type)
+        for name, value in verdict.headers:
+            response.headers[name] = value
+        return _Decided(response=response)
 
     # Responses and the log -----------------------------------------------------------------------
 
@@ -550,25 +519,3 @@ def _json(status: int, body: Any, *, error_type: str | None = None) -> Response:
     if error_type:
         response.headers["x-amzn-ErrorType"] = error_type
     return response
-
-
-def _token_problem(exc: Exception) -> str:
-    """The one-line reason a token was refused; unexpected errors are named, not shown."""
-    if isinstance(exc, LabkitError):
-        return exc.message
-    log.warning("the JWT authorizer refused a token it could not parse: %s", type(exc).__name__)
-    return f"the token could not be processed ({type(exc).__name__})"
-
-
-def _quoted(text: str) -> str:
-    """Text safe inside a quoted header parameter: printable ASCII, no quotes or backslashes."""
-    return "".join(c for c in text if 32 <= ord(c) < 127 and c not in '"\\')[:200]
-
-
-def _claim_string(value: Any) -> str:
-    """HTTP API JWT authorizers pass claims to the backend as strings."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)

@@ -185,6 +185,7 @@ class IdentityProvider:
         self.alg = alg
         self.issuer = issuer
         self.audience = audience
+        self.jwks_uri: str | None = None  # where the keys are served (set by labkit.aws.server)
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
         self.clock = clock
@@ -218,6 +219,20 @@ class IdentityProvider:
         with self._lock:
             published = [k.public_jwk() for k in self._keys if k.published]
         return {"keys": [jwk for jwk in published if jwk is not None]}
+
+    def openid_configuration(self) -> dict[str, Any]:
+        """The OIDC discovery document (OpenID Connect Discovery 1.0, section 3).
+
+        ``issuer`` equals the tokens' ``iss`` (section 4.3); ``jwks_uri`` is
+        ``self.jwks_uri`` once the server knows its own URL, else the issuer's.
+        """
+        return {
+            "issuer": self.issuer,
+            "jwks_uri": self.jwks_uri or self.issuer.rstrip("/") + "/.well-known/jwks.json",
+            "id_token_signing_alg_values_supported": [self.alg],
+            "response_types_supported": ["token"],
+            "subject_types_supported": ["public"],
+        }
 
     def public_key(self) -> Any:
         """The signing key's public half (or, for HMAC, the shared secret itself)."""
@@ -456,6 +471,8 @@ class IdentityProvider:
         try:
             if (method, path) == ("GET", "/.well-known/jwks.json"):
                 return _json(200, self.jwks())
+            if (method, path) == ("GET", "/.well-known/openid-configuration"):
+                return _json(200, self.openid_configuration())
             if (method, path) == ("POST", "/login"):
                 body = _json_body(event)
                 return _json(
@@ -481,6 +498,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/refresh"),
     ("POST", "/logout"),
     ("GET", "/.well-known/jwks.json"),
+    ("GET", "/.well-known/openid-configuration"),
 )
 """The provider's routes (method, path), served without an authorizer."""
 

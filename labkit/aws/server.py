@@ -48,18 +48,21 @@ from labkit.aws import backend, presets, wire
 from labkit.aws.authorizer import Authorizer
 from labkit.aws.cache import DEFAULT_TTL
 from labkit.aws.clock import Clock, system_clock
-from labkit.aws.gateway import Gateway, JwtAuthorizer, LambdaHandler, Route
+from labkit.aws.gateway import Gateway, LambdaHandler, Route
 from labkit.aws.idp import ROUTES as IDP_ROUTES
 from labkit.aws.idp import IdentityProvider
+from labkit.aws.jwt_authorizer import JwtAuthorizer, RestJwtAuthorizer, TrustedIssuer
 from labkit.errors import ConfigurationError
 
 __all__ = [
     "MAX_CONNECTIONS",
+    "MODES",
     "READ_TIMEOUT",
     "Api",
     "Lab",
     "create_lab",
     "listen",
+    "publish",
     "serve",
     "url_of",
 ]
@@ -72,7 +75,11 @@ MAX_CONNECTIONS = 64
 """Connections served at once (one thread each); more wait in the listen backlog."""
 _DRAIN_WAIT = 0.05  # seconds to wait for more of a body nobody will read
 
-Mode = Literal["rest", "http", "jwt"]
+Mode = Literal["rest", "http", "jwt", "rest-jwt"]
+"""REST + Lambda authorizer, HTTP API + Lambda authorizer, HTTP API JWT authorizer, REST API JWT
+authorizer (the last two are AWS's own: ``labkit.aws.jwt_authorizer``)."""
+MODES: tuple[str, ...] = ("rest", "http", "jwt", "rest-jwt")
+_JWT_MODES = ("jwt", "rest-jwt")
 
 
 @dataclass
@@ -105,14 +112,17 @@ def create_lab(
     ``(event, context)`` function (the source article's, say).
     """
     clock = system_clock if clock is None else clock
-    if mode == "jwt" and preset != "hardened":
+    if mode not in MODES:
+        raise ConfigurationError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode in _JWT_MODES and preset != "hardened":
         raise ConfigurationError(
-            f"preset {preset!r} needs a Lambda authorizer; mode 'jwt' is AWS's own JWT authorizer",
+            f"preset {preset!r} needs a Lambda authorizer; mode {mode!r} is AWS's own JWT "
+            "authorizer",
             "use mode 'rest' or 'http' for the vulnerable presets",
         )
     service = presets.build(preset, clock=clock)
     idp = service.idp
-    if authorizer is None and mode != "jwt":
+    if authorizer is None and mode not in _JWT_MODES:
         authorizer = Authorizer(
             service.config,
             key=service.key,
@@ -125,11 +135,15 @@ def create_lab(
         Route(method, path, backend.handler, authorize=auth, scopes=scopes)
         for method, path, auth, scopes in backend.ROUTES
     ]
-    jwt = JwtAuthorizer(idp.issuer, (idp.audience,), idp.jwks) if mode == "jwt" else None
+    jwt: JwtAuthorizer | RestJwtAuthorizer | None = None
+    if mode == "jwt":
+        jwt = JwtAuthorizer(idp.issuer, (idp.audience,), idp.jwks)
+    elif mode == "rest-jwt":  # the IdP's keys are found by OIDC discovery, over real HTTP
+        jwt = RestJwtAuthorizer((TrustedIssuer(idp.issuer, (idp.audience,)),))
     gateway = Gateway(
         routes,
         kind=mode,
-        authorizer=authorizer,
+        authorizer=None if mode in _JWT_MODES else authorizer,
         authorizer_type=authorizer_type,
         token_validation=token_validation,
         cache_ttl=cache_ttl,
@@ -191,6 +205,12 @@ def serve(
     127.0.0.1; clients pass ``verify=api.certificate``. ``read_timeout`` and
     ``max_connections`` bound what slow or idle clients can hold (see the module).
     """
+    if tls and mode == "rest-jwt":
+        raise ConfigurationError(
+            "mode 'rest-jwt' is served over http only",
+            "its OIDC discovery goes through the kit's outbound guard, which checks TLS "
+            "certificates and does not trust the DEMO ONLY certificate",
+        )
     lab = create_lab(
         preset,
         mode=mode,
@@ -229,12 +249,30 @@ def serve(
     thread.start()
     try:
         url = url_of(host, server.server_port, tls=tls)
+        publish(lab, url)
         yield Api(url, preset, mode, lab, certificate)
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
         lab.close()
+
+
+def publish(lab: Lab, url: str, *, discover: bool = True) -> None:
+    """Tell the IdP where its keys are served; a REST JWT authorizer discovers them now.
+
+    AWS reads the issuer's discovery document when the authorizer is created;
+    here the server's URL is known only once it listens, so discovery runs
+    then (``discover=False``: at the first request, for a server not yet
+    serving), over real HTTP through ``labkit.outbound``; in ``serve`` a
+    failure stops it with one line.
+    """
+    lab.idp.jwks_uri = f"{url}/.well-known/jwks.json"
+    jwt = lab.gateway.jwt
+    if isinstance(jwt, RestJwtAuthorizer):
+        jwt.locate(lab.idp.issuer, url)
+        if discover:
+            jwt.discover()
 
 
 def listen(
