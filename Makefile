@@ -80,3 +80,20 @@ execute: $(STAMP) dirs
 
 clean:
 	rm -rf $(VENV) $(CACHE) .pytest_cache .hypothesis
+
+# --- The source article's Node.js authorizer, run for real (deploy/article-node) -----------------
+# `make node-deps` installs the jsonwebtoken its package-lock.json pins, with `npm ci` (exact
+# versions and integrity hashes from the lockfile, no install scripts), into
+# deploy/article-node/node_modules; npm's cache is $(CACHE)/npm (npm_config_cache, above). It runs
+# again only when package.json or the lockfile change. Needs node and npm (Debian: `apt-get install
+# nodejs npm`); without them tests/test_aws_article_node.py skips and says why.
+ARTICLE_NODE := deploy/article-node
+ARTICLE_NODE_STAMP := $(ARTICLE_NODE)/node_modules/.labkit-installed
+
+.PHONY: node-deps
+node-deps: $(ARTICLE_NODE_STAMP)
+
+$(ARTICLE_NODE_STAMP): $(ARTICLE_NODE)/package.json $(ARTICLE_NODE)/package-lock.json
+	@command -v npm >/dev/null || { echo "make node-deps: npm not found (Debian: apt-get install nodejs npm)" >&2; exit 2; }
+	npm ci --prefix $(ARTICLE_NODE) --ignore-scripts --no-audit --no-fund
+	touch $@
