@@ -55,8 +55,8 @@ EXPECTED: dict[str, tuple[str, str | None]] = {
     "HS512, same secret": (ALLOW, None),
     "alg hs256 (lower case)": (DENY, BAD_ALG),
     "no alg": (DENY, BAD_ALG),
-    "RS256 header, HMAC keyed with the RSA public PEM": (DENY, BAD_ALG),
-    "HS256 keyed with the RSA public PEM": (DENY, BAD_SIGNATURE),  # the secret is the article's
+    "RS256 header, HMAC with the RSA public PEM": (DENY, BAD_ALG),
+    "HS256, HMAC with the RSA public PEM": (DENY, BAD_SIGNATURE),  # the secret is the article's
     "kid ../../dev/null, empty key": (DENY, BAD_SIGNATURE),
     "jwk injection, RS256": (DENY, BAD_ALG),
     "psychic signature, ES256 r = s = 0": (DENY, BAD_ALG),

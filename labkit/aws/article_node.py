@@ -152,12 +152,12 @@ def corpus(now: float | None = None) -> list[Case]:
         Case("alg hs256 (lower case)", _hmac({"alg": "hs256"}, claims, secret), "alg case games"),
         Case("no alg", _hmac({"typ": "JWT"}, claims, secret, alg="HS256"), "alg left out"),
         Case(
-            "RS256 header, HMAC keyed with the RSA public PEM",
+            "RS256 header, HMAC with the RSA public PEM",
             _hmac({"alg": "RS256", "typ": "JWT"}, forged, pem.decode()),
             "key confusion with the header left RS256",
         ),
         Case(
-            "HS256 keyed with the RSA public PEM",
+            "HS256, HMAC with the RSA public PEM",
             forge_confusion(pem, forged)[0].token,
             "key confusion (labkit.attacks.confusion)",
         ),
@@ -316,7 +316,7 @@ def parity(cases: Sequence[Case] | None = None, *, directory: Path | str = NODE_
 def table(rows: Sequence[Row]) -> str:
     """The parity table as text: token, Node, Python, and the reason jsonwebtoken gave."""
     width = max((len(row.case.name) for row in rows), default=5)
-    lines = [f"{'token':<{width}}  Node   Python  jsonwebtoken's reason", "-" * (width + 60)]
+    lines = [f"{'token':<{width}}  Node   Python  jsonwebtoken's reason", "-" * (width + 50)]
     for row in rows:
         mark = "" if row.same else "   <-- differs: " + (row.python.error or "accepted")
         verdicts = f"{row.node.effect:<5}  {row.python.effect:<6}"
