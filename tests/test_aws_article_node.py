@@ -7,10 +7,12 @@ say why (``LABKIT_REQUIRE_NODE=1``, set by ``.ci/run``, makes that a failure ins
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import re
 import shutil
+import time
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -275,3 +277,93 @@ def test_non_string_tokens_are_refused_as_javascript_sees_them() -> None:
     ):
         with pytest.raises(jwt.JsonWebTokenError, match=f"^{message}$"):
             jwt.verify(token, SECRET)
+
+
+# Beyond the corpus: every header against every payload -------------------------------------------
+
+GRID_HEADERS = [
+    b'{"alg":"HS256"}',
+    b'{"alg":"HS256","typ":"JWT"}',
+    b'{"typ":"JWT","alg":"HS384"}',
+    b'{"alg":"HS256","typ":"jwt"}',
+    b'{"alg":"hs256"}',
+    b'{"alg":"none"}',
+    b'{"alg":["HS256"]}',
+    b'{"alg":"HS256","typ":"JWT","typ":"x"}',
+    b'{"alg":"HS256","x":NaN}',
+    b'{"alg":"HS256",}',
+    b'\xef\xbb\xbf{"alg":"HS256"}',
+    b' {"alg":"HS256"}\n',
+    b'{"alg":"HS\xc3\xa9"}',
+    b"null",
+    b"0",
+    b"[]",
+    b'"HS256"',
+    b"{}",
+]
+
+
+def _grid_payloads(t: int) -> list[bytes]:
+    """Payloads of every JSON type and claim shape; times an hour from ``t`` or long past."""
+    return [
+        b"{}",
+        b"null",
+        b"[]",
+        b'["exp",1]',
+        b'"text"',
+        b'"{\\"exp\\":1}"',  # a JSON string holding JSON: jsonwebtoken parses it a second time
+        b"123",
+        b"true",
+        b"hello",
+        b"",
+        b"\t{}\n",
+        b'{"exp":1}x',
+        b'{"exp":1}',
+        b'{"exp":%d}' % (t + 3600),
+        b'{"exp":%d.5}' % (t + 3600),
+        b'{"exp":"%d"}' % (t + 3600),
+        b'{"exp":null}',
+        b'{"exp":true}',
+        b'{"exp":[1]}',
+        b'{"exp":{}}',
+        b'{"exp":-1e400}',
+        b'{"exp":' + b"9" * 5000 + b"}",  # too long for Python's int(): a double, Infinity
+        b'{"nbf":%d}' % (t + 3600),
+        b'{"nbf":%d}' % (t - 3600),
+        b'{"nbf":1e400}',
+        b'{"nbf":"0"}',
+        b'{"exp":1,"exp":%d}' % (t + 3600),
+        b'{"__proto__":{"exp":1}}',
+        b'{"a":"\xff\xfe"}',  # not UTF-8: replaced, as Node's toString does
+        b'{"a":"\x01"}',  # a raw control character: not JSON
+        b'{"a":NaN}',
+        b'{"a":Infinity}',
+        b'{"exp":01}',
+    ]
+
+
+def _grid_token(header: bytes, payload: bytes, alg: str) -> str:
+    digest = {"HS256": "sha256", "HS512": "sha512"}[alg]
+    signing_input = f"{labkit.b64url_encode(header)}.{labkit.b64url_encode(payload)}"
+    mac = hmac.digest(SECRET.encode(), signing_input.encode(), digest)
+    return f"{signing_input}.{labkit.b64url_encode(mac)}"
+
+
+def test_node_and_the_port_agree_on_every_header_with_every_payload(rows: list[Row]) -> None:
+    t = int(time.time())
+    events = [
+        Case(f"{header!r} {payload[:40]!r} {alg}", _grid_token(header, payload, alg), "").event
+        for header in GRID_HEADERS
+        for payload in _grid_payloads(t)
+        for alg in ("HS256", "HS512")
+    ]
+    node = article_node.run_node(events)
+    python = article_node.run_python(events)
+    differ = [
+        (event["authorizationToken"], n.error, p.error)
+        for event, n, p in zip(events, node, python, strict=True)
+        if not Row(Case("", None, ""), n, p).same
+    ]
+    assert not differ, differ[:5]
+    accepted = sum(answer.effect == ALLOW for answer in node)
+    assert 0 < accepted < len(events)  # both verdicts occur: the grid tests something
