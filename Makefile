@@ -64,7 +64,7 @@ test: lint unit notebooks
 lint: $(STAMP) dirs
 	$(BIN)/ruff check .
 
-unit: $(STAMP) dirs
+unit: $(STAMP) dirs node-deps
 	$(BIN)/pytest tests
 
 # Strict nbval over the instructor copies. The learner edition stores no outputs, so nbval would
@@ -94,3 +94,20 @@ bench-jwt-tool: $(STAMP)
 	$(JWT_TOOL)/venv/bin/pip install -q -r $(JWT_TOOL)/requirements.txt
 	$(BIN)/python bench/jwt_tool_presets.py $(JWT_TOOL)
 	$(BIN)/python bench/jwt_tool_presets.py --defaults $(JWT_TOOL)
+
+# --- The source article's Node.js authorizer, run for real (deploy/article-node) -----------------
+# `make node-deps` installs the jsonwebtoken its package-lock.json pins, with `npm ci` (exact
+# versions and integrity hashes from the lockfile, no install scripts), into
+# deploy/article-node/node_modules; npm's cache is $(CACHE)/npm (npm_config_cache, above). It runs
+# again only when package.json or the lockfile change. Needs node and npm (Debian: `apt-get install
+# nodejs npm`); without them tests/test_aws_article_node.py skips and says why.
+ARTICLE_NODE := deploy/article-node
+ARTICLE_NODE_STAMP := $(ARTICLE_NODE)/node_modules/.labkit-installed
+
+.PHONY: node-deps
+node-deps: $(ARTICLE_NODE_STAMP)
+
+$(ARTICLE_NODE_STAMP): $(ARTICLE_NODE)/package.json $(ARTICLE_NODE)/package-lock.json
+	@command -v npm >/dev/null || { echo "make node-deps: npm not found (Debian: apt-get install nodejs npm)" >&2; exit 2; }
+	npm ci --prefix $(ARTICLE_NODE) --ignore-scripts --no-audit --no-fund
+	touch $@
