@@ -23,7 +23,7 @@ export LABKIT_STRICT_EXERCISES := 1
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: lab learner test install dirs lint unit notebooks execute clean
+.PHONY: lab learner test install dirs lint unit notebooks execute clean bench-jwt-tool
 
 install: $(STAMP)
 
@@ -79,7 +79,7 @@ execute: $(STAMP) dirs
 	for nb in $(NB); do $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(CACHE) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CACHE) .pytest_cache .hypothesis deploy/article-node/node_modules
 
 # --- jwt_tool against every preset (bench/jwt_tool_presets.py) ---------------------------------
 # Real jwt_tool 2.2.7 (ticarpi/jwt_tool at JWT_TOOL_COMMIT), never part of the kit: put its
