@@ -682,10 +682,17 @@ class Gateway:
                 isinstance(result, Mapping) and "statusCode" in result
             ):
                 return _inferred_response(result)
-            return _proxy_response(result, cookies=self.payload_version == "2.0")
+            response = _proxy_response(
+                result, cookies=self.payload_version == "2.0", strict=self.kind == "rest"
+            )
         except PolicyError as exc:  # the function's answer, not the client, is at fault
             log.warning("malformed Lambda proxy response on %s: %s", route.path, exc)
             return _json(*failure)
+        if self.kind == "rest" and "Content-Type" not in response.headers:
+            # REST's default, as checked against AWS by LocalStack's tests:
+            # https://github.com/localstack/localstack/pull/6170
+            response.headers["Content-Type"] = "application/json"
+        return response
 
 
 _COMMON_CONTEXT = (
@@ -764,18 +771,27 @@ def _route_key(route: Route) -> str:
     return f"{route.method} {route.path}"
 
 
-def _proxy_response(result: object, *, cookies: bool) -> Response:
+_REST_FIELDS = frozenset(("statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"))
+
+
+def _proxy_response(result: object, *, cookies: bool, strict: bool) -> Response:
     """The response a Lambda proxy integration asked for; ``PolicyError`` if it is malformed.
 
-    The format: ``statusCode`` (a number), ``headers``, ``multiValueHeaders``,
-    ``body`` (a string), ``isBase64Encoded``, and in payload 2.0 ``cookies``:
+    The format: ``statusCode``, ``headers``, ``multiValueHeaders``, ``body`` (a
+    string), ``isBase64Encoded``, and in payload 2.0 ``cookies``:
     https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
+    A status code may be a numeric string (LocalStack checked it against AWS:
+    https://github.com/localstack/localstack/pull/11199); a body that is not a
+    string is malformed (https://github.com/vincentsarago/lambda-proxy/issues/59),
+    and so is, on REST APIs (``strict``), a field the format does not name
+    (``statusDescription``: https://github.com/micronaut-projects/micronaut-aws/issues/12).
     """
     if not isinstance(result, Mapping):
         raise PolicyError(f"the answer must be an object, got {type(result).__name__}")
-    status = result.get("statusCode")
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        raise PolicyError(f"statusCode must be an HTTP status number, got {status!r}")
+    extra = sorted(str(k) for k in result if k not in _REST_FIELDS)
+    if strict and extra:
+        raise PolicyError(f"the answer has fields a REST API does not read: {', '.join(extra)}")
+    status = _status(result.get("statusCode"))
     body, encoded = result.get("body"), result.get("isBase64Encoded", False)
     if body is not None and not isinstance(body, str):
         raise PolicyError(f"body must be a string, got {type(body).__name__}")
@@ -804,6 +820,15 @@ def _proxy_response(result: object, *, cookies: bool) -> Response:
     else:
         response.set_data((body or "").encode("utf-8", "surrogatepass"))
     return response
+
+
+def _status(value: object) -> int:
+    """``statusCode``: a number (or numeric string) from 100 to 599."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+        raise PolicyError(f"statusCode must be an HTTP status number, got {value!r}")
+    return value
 
 
 def _inferred_response(result: object) -> Response:
