@@ -129,7 +129,7 @@ from labkit.aws.policy import (
     check_response,
     stringify_context,
 )
-from labkit.errors import ConfigurationError, LabkitError
+from labkit.errors import ConfigurationError, LabkitError, shown
 from labkit.verify import verify
 
 __all__ = [
@@ -723,7 +723,9 @@ def _identity_source(source: object, kind: str = "rest") -> tuple[str, str]:
     "Identity sources"). A bare ``X`` is a header.
     """
     if not isinstance(source, str) or not source.strip():
-        raise ConfigurationError(f"an identity source must be a non-empty string, got {source!r}")
+        raise ConfigurationError(
+            f"an identity source must be a non-empty string, got {shown(source)}"
+        )
     text = source.strip()
     for prefix in ("method.request.", "$request."):
         if text.startswith(prefix):
@@ -731,7 +733,7 @@ def _identity_source(source: object, kind: str = "rest") -> tuple[str, str]:
             if where in ("header", "querystring") and _NAME.fullmatch(name):
                 return where, name
             raise ConfigurationError(
-                f"cannot read identity source {source!r}",
+                f"cannot read identity source {shown(source)}",
                 "use $request.header.NAME or $request.querystring.NAME",
             )
     for prefix, where in (
@@ -747,13 +749,16 @@ def _identity_source(source: object, kind: str = "rest") -> tuple[str, str]:
             names = _CONTEXT_NAMES["rest" if kind == "rest" else "http"]
             if where == "context" and name in names:
                 return where, name
-            supported = ", ".join(f"$context.{n}" for n in sorted(names))
+            mark = "" if kind == "rest" else "$"
+            supported = ", ".join(f"{mark}context.{n}" for n in sorted(names))
             raise ConfigurationError(
-                f"cannot read identity source {source!r}",
-                f"stage variables are $stageVariables.NAME; context variables: {supported}",
+                f"cannot read identity source {shown(source)}",
+                f"stage variables are {mark}stageVariables.NAME; context variables: {supported}",
             )
     if not _NAME.fullmatch(text):
-        raise ConfigurationError(f"{source!r} is not a header name an identity source can read")
+        raise ConfigurationError(
+            f"{shown(source)} is not a header name an identity source can read"
+        )
     return "header", text
 
 
