@@ -11,9 +11,19 @@ from labkit.aws.policy import (
     Policy,
     PolicyError,
     check_context,
+    check_json_context,
     check_response,
     evaluate,
+    stringify_context,
 )
+
+# Sources for the context rules below:
+# REST output ("The returned values are all stringified"; no JSON object or array):
+#   https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html
+# a real REST API, 2024: 123 -> "123", true -> "true", null -> null:
+#   https://github.com/DefinitelyTyped/DefinitelyTyped/pull/69823
+# HTTP API payload 2.0 (arrayKey, mapKey in simple and IAM responses):
+#   https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
 
 ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123/dev/GET/api/profile"
 BASE = "arn:aws:execute-api:us-east-1:123456789012:abc123/dev"
@@ -229,17 +239,30 @@ def test_builder_refuses_an_empty_policy_and_an_empty_principal() -> None:
 # Context values and responses -------------------------------------------------------------------
 
 
-def test_context_values_are_strings_numbers_or_booleans() -> None:
-    assert check_context({"a": "x", "b": 1, "c": 2.5, "d": True}) == {
+def test_context_values_are_strings_numbers_booleans_or_null() -> None:
+    assert check_context({"a": "x", "b": 1, "c": 2.5, "d": True, "e": None}) == {
         "a": "x",
         "b": 1,
         "c": 2.5,
         "d": True,
+        "e": None,
     }
     assert check_context(None) == {}
 
 
-@pytest.mark.parametrize("value", [{"nested": 1}, ["a", "b"], None, b"bytes"])
+def test_a_rest_backend_sees_every_context_value_as_a_string_and_null_as_null() -> None:
+    context = check_context({"s": "x", "n": 123, "f": 2.5, "t": True, "no": False, "z": None})
+    assert stringify_context(context) == {
+        "s": "x",
+        "n": "123",
+        "f": "2.5",
+        "t": "true",
+        "no": "false",
+        "z": None,
+    }
+
+
+@pytest.mark.parametrize("value", [{"nested": 1}, ["a", "b"], b"bytes", float("nan"), {1, 2}])
 def test_objects_and_arrays_in_context_are_authorizer_errors(value: object) -> None:
     with pytest.raises(PolicyError):
         check_context({"roles": value})
@@ -263,3 +286,23 @@ def test_objects_and_arrays_in_context_are_authorizer_errors(value: object) -> N
 def test_malformed_authorizer_responses_are_refused(response: object) -> None:
     with pytest.raises(PolicyError):
         check_response(response)
+
+
+def test_http_api_context_keeps_arrays_maps_and_json_types() -> None:
+    context = {"s": "v", "n": 1, "b": True, "z": None, "a": ["x", "y"], "m": {"k": [1, {"d": 2}]}}
+    checked = check_json_context(context)
+    assert checked == context
+    assert checked["m"] is not context["m"]  # a copy, as it crossed the wire as JSON
+    response = {"principalId": "u", "policyDocument": doc(allow("*")), "context": context}
+    assert check_response(response, json_context=True).context == context
+    with pytest.raises(PolicyError, match="array"):
+        check_response(response)  # the REST rule still refuses the same answer
+    assert check_json_context({"t": ("a", "b")}) == {"t": ["a", "b"]}  # JSON has no tuples
+
+
+@pytest.mark.parametrize(
+    "context", [["x"], "x", {1: "a"}, {"s": {1, 2}}, {"f": float("inf")}, {"o": object()}]
+)
+def test_http_api_context_must_be_a_json_object(context: object) -> None:
+    with pytest.raises(PolicyError):
+        check_json_context(context)

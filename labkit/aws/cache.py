@@ -8,7 +8,12 @@ treacherous:
 
 - a token revoked at logout keeps working until its cached policy expires;
 - a policy that allowed only the ``methodArn`` it was asked about is reused
-  for the next path the same token calls, and denies it.
+  for the next path the same token calls, and denies it;
+- an HTTP API simple response (``isAuthorized``) is one verdict for every
+  route, unless ``$context.routeKey`` is among the identity sources, which
+  puts the route in the key: AWS's documented fix ("To cache responses per
+  route, add $context.routeKey to your authorizer's identity sources",
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html).
 
 Only answers are cached (policies, simple responses): a 401 ("Unauthorized")
 or an authorizer failure is not, so the next request asks again.

@@ -2,28 +2,84 @@
 
 ``Gateway`` is a WSGI application (served by werkzeug in ``labkit.aws.server``)
 that does what API Gateway does in front of Lambda functions, with the same
-status codes and bodies:
+status codes and bodies. Each body below is sent byte for byte (compact JSON);
+the source of each is given after the table.
 
-=====================================  ====  ===============================================
-what happened                          code  body
-=====================================  ====  ===============================================
-identity source missing or empty       401   ``{"message":"Unauthorized"}`` (authorizer not called)
-authorizer raised "Unauthorized"       401   ``{"message":"Unauthorized"}``
-policy: an explicit Deny matches       403   ``{"Message":"User is not authorized to access
-                                             this resource with an explicit deny"}``
-policy: no Allow matches               403   ``{"Message":"User is not authorized to access
-                                             this resource"}``
-authorizer failed or answered badly    500   ``{"message":null}`` (REST), ``{"message":"Internal
-                                             Server Error"}`` (HTTP API)
-no such route (REST API)               403   ``{"message":"Missing Authentication Token"}``
-=====================================  ====  ===============================================
+================================================  ====  ======================================
+what happened                                     code  body
+================================================  ====  ======================================
+identity source missing or empty [1]              401   ``{"message":"Unauthorized"}``
+authorizer raised ``Exception("Unauthorized")``   401   ``{"message":"Unauthorized"}`` [2]
+REST policy: an explicit Deny matches             403   ``{"Message":"User is not authorized
+                                                        to access this resource with an
+                                                        explicit deny in an identity-based
+                                                        policy"}`` [3]
+REST policy: no Allow matches                     403   ``{"Message":"User is not authorized
+                                                        to access this resource"}`` [3]
+HTTP API: ``isAuthorized`` false, or a Deny       403   ``{"message":"Forbidden"}`` [4]
+REST authorizer failed or answered badly          500   ``{"message":null}`` [5]
+HTTP API authorizer failed or answered badly      500   ``{"message":"Internal Server
+                                                        Error"}`` [6]
+REST backend raised or answered malformed         502   ``{"message":"Internal server
+                                                        error"}`` [7]
+HTTP API backend raised or answered malformed     500   ``{"message":"Internal Server
+                                                        Error"}`` [8]
+no such route (REST API)                          403   ``{"message":"Missing Authentication
+                                                        Token"}`` [9]
+no such route (HTTP API)                          404   ``{"message":"Not Found"}`` [10]
+request line and headers over 10 KB               431   ``{"message":"Request Header Fields
+                                                        Too Large"}`` [11]
+body over 10 MB                                   413   ``{"message":"Request Entity Too
+                                                        Large"}`` [11]
+the gateway itself failed (a bug)                 500   ``{"message":"Internal server
+                                                        error"}`` (the kit's own wording)
+================================================  ====  ======================================
+
+[1] TOKEN authorizers and HTTP APIs always check the identity sources; a REST
+    REQUEST authorizer checks them only while caching is on (TTL > 0), and with
+    TTL 0 calls the authorizer whatever is missing. See ``_identity_required``.
+[2] The blueprint's documented way to send a 401 (``raise Exception('Unauthorized')``, in
+    blueprints/python/api-gateway-authorizer-python.py of
+    https://github.com/awslabs/aws-apigateway-lambda-authorizer-blueprints); the status:
+    UNAUTHORIZED (401) in
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html,
+    the body as reported from real APIs in [5]'s pull request.
+[3] ACCESS_DENIED (403, ``x-amzn-ErrorType: AccessDeniedException``) in the gateway response
+    types page above. The explicit-deny wording is what real REST APIs send since at least 2024
+    (seen with that header in public projects' logs and tests; issue 13); AWS's guide prints
+    neither wording. Implicit deny: unchanged.
+[4] Not printed in AWS's guide, and not found in the public reports searched: the kit's
+    wording, kept from earlier versions, for a Deny from an IAM-policy answer too.
+[5] AUTHORIZER_CONFIGURATION_ERROR (500, ``x-amzn-ErrorType:
+    AuthorizerConfigurationException``) with a null message, as reported from real APIs:
+    https://github.com/auth0-samples/jwt-rsa-aws-custom-authorizer/pull/6 .
+[6] Status: "If API Gateway can't invoke your Lambda authorizer, or your Lambda authorizer
+    returns a response in an invalid format, clients receive a 500 Internal Server Error"
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html);
+    body: the HTTP API's internal-error body of [8] (the authorizer page prints none).
+[7] https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html (502; the page
+    prints the body with a space after the colon, the kit sends it compact like the others).
+[8] https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html
+    (the body); the status 500, not 502, as HTTP API users report for a thrown error or a
+    timeout: https://github.com/awslabs/aws-lambda-cpp/issues/117 ,
+    https://github.com/denoland/deno_registry2/issues/87 . A payload 2.0 answer without
+    ``statusCode`` is not malformed: it is a 200 whose JSON body is the answer
+    (``_inferred_response``).
+[9] MISSING_AUTHENTICATION_TOKEN (403) and its body ``{ "message": "Missing Authentication
+    Token" }``: https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html
+[10] Not printed in AWS's guide: the kit's wording for an HTTP API without a matching route.
+[11] The limits are API Gateway's (10 MB payload, 10 KB of request line and headers); the status
+    texts as bodies are the kit's own wording, not documented.
 
 Three kinds of API:
 
 - ``"rest"``: a REST API with a ``TOKEN`` or ``REQUEST`` Lambda authorizer that
-  returns an IAM policy, evaluated against the request's method ARN;
-- ``"http"``: an HTTP API with a payload 2.0 Lambda authorizer and simple
-  responses (``isAuthorized``; 403 ``{"message":"Forbidden"}`` when false);
+  returns an IAM policy, evaluated against the request's method ARN; its
+  ``context`` holds scalars only and reaches the backend stringified;
+- ``"http"``: an HTTP API with a payload 2.0 Lambda authorizer, simple
+  responses (``isAuthorized``) or IAM policies, whose ``context`` may hold any
+  JSON (arrays and maps too) and reaches the backend as JSON; integrations use
+  payload 2.0 (or ``payload_version="1.0"``);
 - ``"jwt"``: an HTTP API's built-in JWT authorizer (``JwtAuthorizer``):
   issuer, audiences, the issuer's JWKS (RSA only, cached up to two hours) and
   per-route scopes, no code of yours, and a ``www-authenticate`` header that
@@ -32,17 +88,22 @@ Three kinds of API:
   several trusted issuers found by OIDC discovery, audiences per issuer,
   allowed algorithms, required claims, per-method scopes. The gateway is then
   a REST API (``kind`` reads ``"rest"``, ``mode`` reads ``"rest-jwt"``).
-  Both JWT authorizers live in ``labkit.aws.jwt_authorizer``.
+  Both JWT authorizers, and the sources of their bodies and headers, live in
+  ``labkit.aws.jwt_authorizer``.
 
-The authorizer's answers are cached per identity source for ``cache_ttl``
-seconds (``labkit.aws.cache``), on the gateway's clock. ``log`` keeps the
-last decisions with the authorizer's reason, as CloudWatch would.
+The authorizer's answers are cached per identity source values for
+``cache_ttl`` seconds (``labkit.aws.cache``), on the gateway's clock. An
+identity source is a header, a query string parameter, a stage variable
+(``stage_variables``) or a context variable: with ``$context.routeKey`` among
+them an HTTP API caches one answer per route, AWS's documented fix for simple
+responses that would otherwise allow every route. ``log`` keeps the last
+decisions with the authorizer's reason, as CloudWatch would.
 
 Whatever a client sends, the gateway answers it as API Gateway would: a
 token the JWT authorizer cannot parse or verify, for any reason, is a 401
 with ``error="invalid_token"``, never a 500 (the 500 rows above are for a
-broken authorizer or configuration, not for a client's mistake). A client
-that stops sending mid-body is dropped quietly by the server.
+broken authorizer, backend or configuration, not for a client's mistake). A
+client that stops sending mid-body is dropped quietly by the server.
 """
 
 from __future__ import annotations
@@ -52,6 +113,7 @@ import json
 import logging
 import re
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -71,10 +133,11 @@ from labkit.aws.policy import (
     Decision,
     MethodArn,
     PolicyError,
-    check_context,
+    check_json_context,
     check_response,
+    stringify_context,
 )
-from labkit.errors import ConfigurationError
+from labkit.errors import ConfigurationError, shown
 
 __all__ = [
     "EXPLICIT_DENY",
@@ -90,7 +153,14 @@ Kind = Literal["rest", "http", "jwt", "rest-jwt"]
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
 UNAUTHORIZED = {"message": "Unauthorized"}
-EXPLICIT_DENY = {"Message": "User is not authorized to access this resource with an explicit deny"}
+# The 403 bodies real REST APIs send for a Lambda authorizer's Deny (ACCESS_DENIED gateway
+# response). The explicit-deny text gained "in an identity-based policy" (seen from real gateways
+# since at least 2024, with x-amzn-ErrorType AccessDeniedException; the old text is gone):
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+EXPLICIT_DENY = {
+    "Message": "User is not authorized to access this resource with an explicit deny in an "
+    "identity-based policy"
+}
 IMPLICIT_DENY = {"Message": "User is not authorized to access this resource"}
 MISSING_TOKEN = {"message": "Missing Authentication Token"}
 FORBIDDEN = {"message": "Forbidden"}
@@ -164,6 +234,8 @@ class Gateway:
         stage: str | None = None,
         region: str = "us-east-1",
         account: str = "123456789012",
+        stage_variables: Mapping[str, str] | None = None,
+        payload_version: Literal["1.0", "2.0"] = "2.0",
     ) -> None:
         if kind not in ("rest", "http", "jwt", "rest-jwt"):
             raise ConfigurationError(
@@ -180,10 +252,20 @@ class Gateway:
             raise ConfigurationError(
                 f"authorizer_type must be TOKEN or REQUEST, not {authorizer_type!r}"
             )
+        if payload_version not in ("1.0", "2.0"):
+            raise ConfigurationError(
+                f"payload_version must be '1.0' or '2.0', not {payload_version!r}"
+            )
         self.kind = kind
         self.authorizer = authorizer
         self.authorizer_type = authorizer_type if kind == "rest" else "REQUEST"
-        self.identity_sources = tuple(_identity_source(s) for s in identity_sources)
+        self.payload_version = "1.0" if kind == "rest" else payload_version
+        self.stage_variables = _stage_variables(stage_variables)
+        if isinstance(identity_sources, str) or not isinstance(identity_sources, Sequence):
+            raise ConfigurationError(
+                f"identity_sources must be a list of strings, got {identity_sources!r}"
+            )
+        self.identity_sources = tuple(_identity_source(s, kind) for s in identity_sources)
         if self.authorizer_type == "TOKEN" and (
             len(self.identity_sources) != 1 or self.identity_sources[0][0] != "header"
         ):
@@ -194,6 +276,11 @@ class Gateway:
         self.jwt = jwt if wanted is not None else None
         self.clock = clock
         self.cache: PolicyCache[Any] = PolicyCache(cache_ttl, clock=clock)
+        if kind != "jwt" and self.cache.enabled and not self.identity_sources:
+            raise ConfigurationError(  # REST API_Authorizer.identitySource; HTTP "Caching ..."
+                "authorizer caching needs at least one identity source (the cache key)",
+                "name one (e.g. $request.header.Authorization), or set cache_ttl=0",
+            )
         self.api_id, self.region, self.account = api_id, region, account
         self.stage = stage or ("dev" if kind == "rest" else "$default")
         self.routes = tuple(routes)
@@ -253,22 +340,41 @@ class Gateway:
     def _authorize(self, request: Request, route: Route) -> _Decided:
         if self.jwt is not None:  # an HTTP API ("jwt") or REST API ("rest-jwt") JWT authorizer
             return self._authorize_jwt(request, route)
-        identity = self._identity(request)
-        if identity is None:
+        identity = self._identity(request, route)
+        if identity is None and self._identity_required:
             return self._deny(request, 401, UNAUTHORIZED, "missing identity source", "-")
         validation = self.token_validation if self.authorizer_type == "TOKEN" else None
-        if validation is not None and not validation.fullmatch(identity[0]):
+        if validation is not None and identity and not validation.fullmatch(identity[0]):
             return self._deny(request, 401, UNAUTHORIZED, "token validation regex", "-")
         arn = self.method_arn(request.method, request.path)
-        answer = self.cache.get(identity)
+        answer = self.cache.get(identity) if identity is not None else None
         cache = "hit" if answer is not None else "miss"
         if answer is None:
-            outcome = self._call_authorizer(request, route, arn, identity)
+            outcome = self._call_authorizer(request, route, arn, identity or ())
             if isinstance(outcome, _Decided):
                 return outcome
             answer = outcome
-            self.cache.put(identity, answer)
+            if identity is not None:
+                self.cache.put(identity, answer)
         return self._apply(request, arn, answer, cache)
+
+    @property
+    def _identity_required(self) -> bool:
+        """Must every identity source be present (else 401, no call)?
+
+        Always for TOKEN authorizers and HTTP APIs; for a REST REQUEST
+        authorizer only while caching is on: "When caching is disabled ... API
+        Gateway does not perform any validation before invoking the
+        authorizer's Lambda function" (REST console guide, source
+        https://github.com/awsdocs/amazon-api-gateway-developer-guide/blob/main/doc_source/configure-api-gateway-lambda-authorization-with-console.md;
+        identitySource "is required when authorization caching is enabled",
+        https://docs.aws.amazon.com/apigateway/latest/api/API_Authorizer.html). HTTP APIs: "If
+        the client's request doesn't include the identity sources, API Gateway
+        doesn't invoke your Lambda authorizer, and the client receives a 401",
+        with no exception for TTL 0:
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
+        """
+        return self.authorizer_type == "TOKEN" or self.kind != "rest" or self.cache.enabled
 
     def _call_authorizer(
         self, request: Request, route: Route, arn: str, identity: tuple[str, ...]
@@ -285,7 +391,7 @@ class Gateway:
                 reason = str(exc.__cause__) if exc.__cause__ else ""
                 return self._deny(request, 401, UNAUTHORIZED, "Unauthorized", "miss", reason)
             return self._failed(request, f"the authorizer raised {type(exc).__name__}: {exc}")
-        try:
+        try:  # HTTP API payload 2.0: any JSON in context; REST: scalars only (labkit.aws.policy)
             if self.kind == "http" and isinstance(raw, Mapping) and "isAuthorized" in raw:
                 if not isinstance(raw["isAuthorized"], bool):
                     raise PolicyError(
@@ -293,9 +399,9 @@ class Gateway:
                     )
                 return {
                     "isAuthorized": raw["isAuthorized"],
-                    "context": check_context(raw.get("context")),
+                    "context": check_json_context(raw.get("context")),
                 }
-            return check_response(raw)
+            return check_response(raw, json_context=self.kind == "http")
         except PolicyError as exc:
             return self._failed(request, f"the authorizer's answer is invalid: {exc}")
 
@@ -319,10 +425,14 @@ class Gateway:
                 request, 403, IMPLICIT_DENY, "implicit deny", cache, error="AccessDenied"
             )
         self._record(request, 200, "allow", cache)
-        context = {"principalId": answer.principal_id, **answer.context}
-        if self.kind == "http":
+        if self.kind == "http":  # payload 2.0: the context's JSON types, arrays and maps too
+            context = {"principalId": answer.principal_id, **answer.context}
             return _Decided(authorizer={"lambda": context}, cache=cache)
-        return _Decided(authorizer=context, cache=cache)
+        # REST: every context value reaches the backend as a string (null stays null)
+        return _Decided(
+            authorizer={"principalId": answer.principal_id, **stringify_context(answer.context)},
+            cache=cache,
+        )
 
     def _authorize_jwt(self, request: Request, route: Route) -> _Decided:
         """AWS's built-in JWT authorizers (``labkit.aws.jwt_authorizer``): no Lambda, no policy."""
@@ -369,46 +479,81 @@ class Gateway:
 
     # Events --------------------------------------------------------------------------------------
 
-    def _identity(self, request: Request) -> tuple[str, ...] | None:
+    def _identity(self, request: Request, route: Route) -> tuple[str, ...] | None:
         """The identity source values, or None if any is missing or empty (-> 401, no call)."""
+        context: dict[str, str] | None = None
         values = []
         for where, name in self.identity_sources:
-            value = request.headers.get(name) if where == "header" else request.args.get(name)
+            if where == "header":
+                value = request.headers.get(name)
+            elif where == "querystring":
+                value = request.args.get(name)
+            elif where == "stageVariables":
+                value = self.stage_variables.get(name)
+            else:
+                context = context if context is not None else self._context(request, route)
+                value = context.get(name)
             if value is None or not value.strip():
                 return None
             values.append(value)
         return tuple(values)
 
+    def _context(self, request: Request, route: Route) -> dict[str, str]:
+        """The ``$context`` variables an identity source can name, for this request."""
+        values = {
+            "accountId": self.account,
+            "apiId": self.api_id,
+            "domainName": request.host,
+            "httpMethod": request.method,
+            "identity.sourceIp": request.remote_addr or "",
+            "identity.userAgent": request.headers.get("User-Agent", ""),
+            "path": request.path if self.kind != "rest" else f"/{self.stage}{request.path}",
+            "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "stage": self.stage,
+        }
+        if self.kind == "rest":
+            values["resourcePath"] = route.path
+        else:
+            values["routeKey"] = _route_key(route)
+        return values
+
     def _authorizer_event(
         self, request: Request, route: Route, arn: str, identity: tuple[str, ...]
     ) -> dict[str, Any]:
-        if self.kind == "http":
+        if self.kind == "http":  # the documented 2.0 authorizer event: no body, no isBase64Encoded
             event = self._v2_event(request, route)
-            event.update(type="REQUEST", routeArn=arn, identitySource=list(identity))
-            return event
+            return {
+                "version": "2.0",
+                "type": "REQUEST",
+                "routeArn": arn,
+                "identitySource": list(identity),
+                **{k: v for k, v in event.items() if k != "version"},
+            }
         if self.authorizer_type == "TOKEN":
             return {"type": "TOKEN", "authorizationToken": identity[0], "methodArn": arn}
         event = self._v1_event(request, route)
         event.update(type="REQUEST", methodArn=arn)
-        del event["body"], event["isBase64Encoded"]
         return event
 
     def _proxy_event(
         self, request: Request, route: Route, authorizer: dict[str, Any] | None
     ) -> dict[str, Any]:
-        event = (
-            self._v2_event(request, route)
-            if self.kind != "rest"
-            else self._v1_event(request, route)
-        )
+        if self.payload_version == "2.0":
+            event = self._v2_event(request, route)
+        else:
+            event = self._v1_event(request, route)
+            if self.kind != "rest":
+                event = {"version": "1.0", **event}
+        body, encoded = _body(request)
+        event.update(body=body, isBase64Encoded=encoded)
         if authorizer is not None:
             event["requestContext"]["authorizer"] = authorizer
         return event
 
     def _v1_event(self, request: Request, route: Route) -> dict[str, Any]:
+        """The request as payload 1.0 sees it (without body: authorizers get none)."""
         headers = dict(request.headers.items())
         query = request.args
-        body, encoded = _body(request)
         now = self.clock()
         return {
             "resource": route.path,
@@ -419,7 +564,7 @@ class Gateway:
             "queryStringParameters": query.to_dict() or None,
             "multiValueQueryStringParameters": {k: query.getlist(k) for k in query} or None,
             "pathParameters": None,
-            "stageVariables": None,
+            "stageVariables": dict(self.stage_variables) or None,
             "requestContext": {
                 "accountId": self.account,
                 "apiId": self.api_id,
@@ -434,28 +579,36 @@ class Gateway:
                     "userAgent": request.headers.get("User-Agent"),
                 },
             },
-            "body": body,
-            "isBase64Encoded": encoded,
         }
 
     def _v2_event(self, request: Request, route: Route) -> dict[str, Any]:
-        body, encoded = _body(request)
+        """The request as payload 2.0 sees it (without body: authorizers get none).
+
+        Duplicate headers are combined with commas, as the 2.0 format does:
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+        """
         now = self.clock()
-        route_key = f"{route.method} {route.path}"
+        route_key = _route_key(route)
+        headers: dict[str, str] = {}
+        for name, value in request.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]},{value}" if key in headers else value
         return {
             "version": "2.0",
             "routeKey": route_key,
             "rawPath": request.path,
             "rawQueryString": request.query_string.decode("latin-1"),
             "cookies": [f"{k}={v}" for k, v in request.cookies.items()] or None,
-            "headers": {k.lower(): v for k, v in request.headers.items()},
-            "queryStringParameters": request.args.to_dict() or None,
+            "headers": headers,
+            "queryStringParameters": {k: ",".join(request.args.getlist(k)) for k in request.args}
+            or None,
             "pathParameters": None,
-            "stageVariables": None,
+            "stageVariables": dict(self.stage_variables) or None,
             "requestContext": {
                 "accountId": self.account,
                 "apiId": self.api_id,
                 "domainName": request.host,
+                "domainPrefix": request.host.split(".", 1)[0],
                 "http": {
                     "method": request.method,
                     "path": request.path,
@@ -466,40 +619,219 @@ class Gateway:
                 "requestId": str(uuid.uuid4()),
                 "routeKey": route_key,
                 "stage": self.stage,
+                "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
                 "timeEpoch": int(now * 1000),
             },
-            "body": body,
-            "isBase64Encoded": encoded,
         }
 
     def _invoke_backend(self, route: Route, event: dict[str, Any]) -> Response:
-        """Call the integration; a malformed proxy answer is a 502, as on API Gateway."""
+        """Call the Lambda proxy integration and turn its answer into the HTTP response.
+
+        A function that raises, or answers in a shape API Gateway cannot read:
+        REST APIs send 502 ``{"message":"Internal server error"}`` ("If the
+        function runs but returns an error, or returns a response in the wrong
+        format, API Gateway returns a 502",
+        https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html);
+        HTTP APIs send 500 ``{"message":"Internal Server Error"}``
+        (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html),
+        with either payload version. Payload 2.0 also reads an answer without
+        ``statusCode`` as a 200 JSON body
+        (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
+        """
+        if self.kind == "rest":
+            failure = (502, {"message": "Internal server error"})
+        else:
+            failure = (500, {"message": "Internal Server Error"})
         try:
             result = route.handler(event, LambdaContext(function_name="labkit-backend"))
         except Exception:
             log.exception("backend failure on %s %s", route.method, route.path)
-            return _json(502, {"message": "Internal server error"})
-        if not isinstance(result, Mapping) or not isinstance(result.get("statusCode"), int):
-            return _json(502, {"message": "Internal server error"})
-        body = result.get("body") or ""
-        data = (
-            base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
+            return _json(*failure)
+        try:
+            if self.payload_version == "2.0" and not (
+                isinstance(result, Mapping) and "statusCode" in result
+            ):
+                return _inferred_response(result)
+            response = _proxy_response(
+                result, cookies=self.payload_version == "2.0", strict=self.kind == "rest"
+            )
+        except PolicyError as exc:  # the function's answer, not the client, is at fault
+            log.warning("malformed Lambda proxy response on %s: %s", route.path, exc)
+            return _json(*failure)
+        if self.kind == "rest" and "Content-Type" not in response.headers:
+            # REST's default, as checked against AWS by LocalStack's tests:
+            # https://github.com/localstack/localstack/pull/6170
+            response.headers["Content-Type"] = "application/json"
+        return response
+
+
+_COMMON_CONTEXT = (
+    "accountId",
+    "apiId",
+    "domainName",
+    "httpMethod",
+    "identity.sourceIp",
+    "identity.userAgent",
+    "path",
+    "protocol",
+    "stage",
+)
+_CONTEXT_NAMES = {
+    "rest": frozenset((*_COMMON_CONTEXT, "resourcePath")),
+    "http": frozenset((*_COMMON_CONTEXT, "routeKey")),
+}
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+
+
+def _identity_source(source: object, kind: str = "rest") -> tuple[str, str]:
+    """One identity source, as ``(where, name)``.
+
+    REST: ``method.request.header.X``, ``method.request.querystring.X``,
+    ``stageVariables.X``, ``context.X``; HTTP API: the same with ``$request.``,
+    ``$stageVariables.``, ``$context.``
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
+    "Identity sources"). A bare ``X`` is a header.
+    """
+    if not isinstance(source, str) or not source.strip():
+        raise ConfigurationError(
+            f"an identity source must be a non-empty string, got {shown(source)}"
         )
-        headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
-        return Response(data, status=result["statusCode"], headers=headers)
-
-
-def _identity_source(source: str) -> tuple[str, str]:
-    """``method.request.header.X`` / ``$request.header.X`` / ``...querystring.X`` / ``X``."""
+    text = source.strip()
     for prefix in ("method.request.", "$request."):
-        if source.startswith(prefix):
-            where, _, name = source[len(prefix) :].partition(".")
-            if where in ("header", "querystring") and name:
+        if text.startswith(prefix):
+            where, _, name = text[len(prefix) :].partition(".")
+            if where in ("header", "querystring") and _NAME.fullmatch(name):
                 return where, name
-            raise ConfigurationError(f"cannot read identity source {source!r}")
-    if not source:
-        raise ConfigurationError("an identity source must not be empty")
-    return "header", source
+            raise ConfigurationError(
+                f"cannot read identity source {shown(source)}",
+                "use $request.header.NAME or $request.querystring.NAME",
+            )
+    for prefix, where in (
+        ("$stageVariables.", "stageVariables"),
+        ("stageVariables.", "stageVariables"),
+        ("$context.", "context"),
+        ("context.", "context"),
+    ):
+        if text.startswith(prefix):
+            name = text[len(prefix) :]
+            if where == "stageVariables" and _NAME.fullmatch(name):
+                return where, name
+            names = _CONTEXT_NAMES["rest" if kind == "rest" else "http"]
+            if where == "context" and name in names:
+                return where, name
+            mark = "" if kind == "rest" else "$"
+            supported = ", ".join(f"{mark}context.{n}" for n in sorted(names))
+            raise ConfigurationError(
+                f"cannot read identity source {shown(source)}",
+                f"stage variables are {mark}stageVariables.NAME; context variables: {supported}",
+            )
+    if not _NAME.fullmatch(text):
+        raise ConfigurationError(
+            f"{shown(source)} is not a header name an identity source can read"
+        )
+    return "header", text
+
+
+def _stage_variables(values: Mapping[str, str] | None) -> dict[str, str]:
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in values.items()
+    ):
+        raise ConfigurationError("stage_variables must map names to strings")
+    return dict(values)
+
+
+def _route_key(route: Route) -> str:
+    return f"{route.method} {route.path}"
+
+
+_REST_FIELDS = frozenset(("statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"))
+
+
+def _proxy_response(result: object, *, cookies: bool, strict: bool) -> Response:
+    """The response a Lambda proxy integration asked for; ``PolicyError`` if it is malformed.
+
+    The format: ``statusCode``, ``headers``, ``multiValueHeaders``, ``body`` (a
+    string), ``isBase64Encoded``, and in payload 2.0 ``cookies``:
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
+    A status code may be a numeric string (LocalStack checked it against AWS:
+    https://github.com/localstack/localstack/pull/11199); a body that is not a
+    string is malformed (https://github.com/vincentsarago/lambda-proxy/issues/59),
+    and so is, on REST APIs (``strict``), a field the format does not name
+    (``statusDescription``: https://github.com/micronaut-projects/micronaut-aws/issues/12).
+    """
+    if not isinstance(result, Mapping):
+        raise PolicyError(f"the answer must be an object, got {type(result).__name__}")
+    extra = sorted(str(k) for k in result if k not in _REST_FIELDS)
+    if strict and extra:
+        raise PolicyError(f"the answer has fields a REST API does not read: {', '.join(extra)}")
+    status = _status(result.get("statusCode"))
+    body, encoded = result.get("body"), result.get("isBase64Encoded", False)
+    if body is not None and not isinstance(body, str):
+        raise PolicyError(f"body must be a string, got {type(body).__name__}")
+    if not isinstance(encoded, bool):
+        raise PolicyError(f"isBase64Encoded must be true or false, got {encoded!r}")
+    response = Response(status=status)
+    response.headers.remove("Content-Type")
+    for name, value in _mapping(result.get("headers"), "headers").items():
+        response.headers[name] = _header_value(value)
+    for name, values in _mapping(result.get("multiValueHeaders"), "multiValueHeaders").items():
+        if not isinstance(values, list):
+            raise PolicyError(f"multiValueHeaders {name!r} must be a list")
+        for value in values:
+            response.headers.add(name, _header_value(value))
+    if cookies:
+        jar = result.get("cookies") or []
+        if not isinstance(jar, list) or not all(isinstance(c, str) for c in jar):
+            raise PolicyError("cookies must be a list of strings")
+        for cookie in jar:
+            response.headers.add("Set-Cookie", cookie)
+    if encoded:
+        try:
+            response.set_data(base64.b64decode(body or "", validate=True))
+        except ValueError:
+            raise PolicyError("isBase64Encoded is true but body is not base64") from None
+    else:
+        response.set_data((body or "").encode("utf-8", "surrogatepass"))
+    return response
+
+
+def _status(value: object) -> int:
+    """``statusCode``: a number (or numeric string) from 100 to 599."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+        raise PolicyError(f"statusCode must be an HTTP status number, got {value!r}")
+    return value
+
+
+def _inferred_response(result: object) -> Response:
+    """Payload 2.0 without ``statusCode``: a 200 whose JSON body is the function's answer."""
+    try:
+        text = result if isinstance(result, str) else json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:  # Lambda could not serialize it either
+        raise PolicyError(f"the answer is not JSON: {exc}") from None
+    return Response(text, status=200, content_type="application/json")
+
+
+def _mapping(value: object, what: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise PolicyError(f"{what} must map header names to values")
+    return value
+
+
+def _header_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, (str, int, float)):
+        raise PolicyError(f"a header value must be a string or number, got {type(value).__name__}")
+    text = str(value)
+    if "\n" in text or "\r" in text:
+        raise PolicyError("a header value must be one line")
+    return text
 
 
 def _body(request: Request) -> tuple[str | None, bool]:

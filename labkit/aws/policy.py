@@ -8,14 +8,26 @@ API Gateway then decides the request the way IAM does:
   ``arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE/VERB/RESOURCE``;
 - ``*`` matches any run of characters (``/`` included: ``.../GET/*`` covers
   ``/a/b/c``), ``?`` exactly one;
-- any matching ``Deny`` wins (403 "... with an explicit deny"); else any
-  matching ``Allow`` admits; else the request is denied by default (403).
+- any matching ``Deny`` wins (403 "... with an explicit deny in an
+  identity-based policy"); else any matching ``Allow`` admits; else the
+  request is denied by default (403).
 
 ``AuthPolicy`` builds such a policy (the awslabs blueprint's idea, written
 anew); ``Policy.parse`` checks one the way API Gateway does, so a malformed
 answer is an authorizer error (500) rather than a silent allow or deny.
-``check_context`` enforces the rule that ``context`` values are strings,
-numbers or booleans only.
+``check_context`` enforces the REST rule that ``context`` values are strings,
+numbers, booleans or null (an object or array is a 500), and
+``stringify_context`` is what a REST backend then sees: every value a string,
+null kept. HTTP APIs (payload 2.0) accept any JSON in ``context`` and pass it
+on as JSON: ``check_json_context``.
+
+Sources:
+https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html
+(REST: "The returned values are all stringified"; no object or array);
+https://github.com/DefinitelyTyped/DefinitelyTyped/pull/69823 (a real REST API in 2024: ``123`` ->
+``"123"``, ``true`` -> ``"true"``, ``null`` -> ``null``);
+https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
+(HTTP API 2.0: ``arrayKey`` and ``mapKey`` in simple and IAM responses alike).
 """
 
 from __future__ import annotations
@@ -23,6 +35,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import ipaddress
+import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -40,8 +54,10 @@ __all__ = [
     "PolicyError",
     "Statement",
     "check_context",
+    "check_json_context",
     "check_response",
     "evaluate",
+    "stringify_context",
 ]
 
 HTTP_VERBS = ("GET", "POST", "PUT", "PATCH", "HEAD", "DELETE", "OPTIONS")
@@ -284,48 +300,86 @@ _OPERATORS: dict[str, Any] = {
 # Authorizer responses ----------------------------------------------------------------------------
 
 
-def check_context(context: object) -> dict[str, str | int | float | bool]:
-    """``context`` must map names to strings, numbers or booleans: objects and arrays are errors.
+Scalar = str | int | float | bool | None
 
-    API Gateway passes these values on to the backend as they are, and refuses
-    (500) an authorizer response that nests an object or array in them.
+
+def check_context(context: object) -> dict[str, Scalar]:
+    """A REST ``context``: names to strings, numbers, booleans or null; objects and arrays fail.
+
+    API Gateway refuses (500) a REST authorizer response that nests an object
+    or array in ``context``; null is kept and reaches the backend as null.
     """
     if context is None:
         return {}
     if not isinstance(context, Mapping):
         raise PolicyError(f"context must be an object, got {_kind(context)}")
-    checked: dict[str, str | int | float | bool] = {}
+    checked: dict[str, Scalar] = {}
     for key, value in context.items():
         if not isinstance(key, str):
             raise PolicyError(f"context keys must be strings, got {key!r}")
-        if not isinstance(value, (str, int, float, bool)):
+        if value is not None and not isinstance(value, (str, int, float, bool)):
             raise PolicyError(
                 f"context value {key!r} is {_kind(value)}",
-                "only strings, numbers and booleans are allowed; API Gateway answers 500",
+                "only strings, numbers, booleans and null are allowed; API Gateway answers 500",
             )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PolicyError(f"context value {key!r} is {value!r}, which is not JSON")
         checked[key] = value
     return checked
 
 
+def stringify_context(context: Mapping[str, Scalar]) -> dict[str, str | None]:
+    """What a REST backend sees: ``True`` -> ``"true"``, ``123`` -> ``"123"``, null stays null."""
+    return {
+        key: value if value is None or isinstance(value, str) else json.dumps(value)
+        for key, value in context.items()
+    }
+
+
+def check_json_context(context: object) -> dict[str, Any]:
+    """An HTTP API (payload 2.0) ``context``: any JSON object, arrays and maps included.
+
+    The answer crosses the wire as JSON, so what cannot be JSON (a set, NaN, a
+    non-string key) is an authorizer error (500), and the backend gets a copy
+    made of JSON types only, exactly as they were sent.
+    """
+    if context is None:
+        return {}
+    if not isinstance(context, Mapping):
+        raise PolicyError(f"context must be an object, got {_kind(context)}")
+    if not all(isinstance(key, str) for key in context):
+        raise PolicyError("context keys must be strings")
+    try:
+        copied = json.loads(json.dumps(context, allow_nan=False))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise PolicyError(f"context is not JSON: {exc}") from None
+    return copied  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class CheckedResponse:
-    """A REST authorizer response that passed ``check_response``."""
+    """An authorizer's IAM-policy response that passed ``check_response``."""
 
     principal_id: str
     policy: Policy
-    context: dict[str, str | int | float | bool]
+    context: dict[str, Any]
     usage_identifier_key: str | None = None
 
 
-def check_response(response: object) -> CheckedResponse:
-    """Check a REST authorizer's answer (principalId, policyDocument, context) like API Gateway."""
+def check_response(response: object, *, json_context: bool = False) -> CheckedResponse:
+    """Check an authorizer's IAM-policy answer (principalId, policyDocument, context).
+
+    ``json_context=True`` applies the HTTP API (payload 2.0) rule to
+    ``context`` (any JSON), the default the REST rule (scalars only).
+    """
     if not isinstance(response, Mapping):
         raise PolicyError(f"the authorizer must return an object, got {_kind(response)}")
     principal = response.get("principalId")
     if not isinstance(principal, str) or not principal:
         raise PolicyError(f"principalId must be a non-empty string, got {principal!r}")
     policy = Policy.parse(response.get("policyDocument"))
-    context = check_context(response.get("context"))
+    raw = response.get("context")
+    context: dict[str, Any] = check_json_context(raw) if json_context else check_context(raw)
     usage = response.get("usageIdentifierKey")
     if usage is not None and not isinstance(usage, str):
         raise PolicyError(f"usageIdentifierKey must be a string, got {usage!r}")
