@@ -43,3 +43,24 @@ def test_rest_jwt_mode_discovers_before_serve_yields() -> None:
 def test_unknown_mode_is_one_line() -> None:
     with pytest.raises(ConfigurationError, match="mode must be one of rest, http, jwt, rest-jwt"):
         server.create_lab(mode="grpc")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("sources", "second"),
+    [
+        (["$request.header.Authorization"], 403),  # the admin verdict, cached, answers /api/profile
+        (["$request.header.Authorization", "$context.routeKey"], 200),  # one answer per route
+    ],
+)
+def test_serve_passes_identity_sources_to_the_gateway(sources: list[str], second: int) -> None:
+    # HTTP API simple responses: "To cache responses per route, add $context.routeKey to your
+    # authorizer's identity sources" (Caching authorizer responses,
+    # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html)
+    with server.serve(mode="http", identity_sources=sources) as api:
+        login = {"username": "alice", "password": "wonderland"}
+        token = requests.post(f"{api.url}/login", json=login, timeout=10).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        admin = requests.get(f"{api.url}/api/admin", headers=auth, timeout=10)
+        profile = requests.get(f"{api.url}/api/profile", headers=auth, timeout=10)
+        assert (admin.status_code, profile.status_code) == (403, second)
+        assert api.gateway.authorizer_calls == (1 if second == 403 else 2)

@@ -35,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -105,11 +105,14 @@ def create_lab(
     clock: Clock | None = None,
     authorizer: LambdaHandler | None = None,
     token_validation: str | None = None,
+    identity_sources: Sequence[str] = ("Authorization",),
 ) -> Lab:
     """Build the gateway for ``preset`` without serving it (tests can call it as a WSGI app).
 
     ``authorizer`` replaces the preset's Lambda authorizer with any
     ``(event, context)`` function (the source article's, say).
+    ``identity_sources`` are the Lambda authorizer's cache key (e.g. add
+    ``$context.routeKey`` for one cached answer per route, see ``Gateway``).
     """
     clock = system_clock if clock is None else clock
     if mode not in MODES:
@@ -146,6 +149,7 @@ def create_lab(
         authorizer=None if mode in _JWT_MODES else authorizer,
         authorizer_type=authorizer_type,
         token_validation=token_validation,
+        identity_sources=identity_sources,
         cache_ttl=cache_ttl,
         clock=clock,
         jwt=jwt,
@@ -195,6 +199,7 @@ def serve(
     tls: bool = False,
     read_timeout: float = READ_TIMEOUT,
     max_connections: int = MAX_CONNECTIONS,
+    identity_sources: Sequence[str] = ("Authorization",),
 ) -> Iterator[Api]:
     """Serve the local API in a background thread for the length of a ``with`` block.
 
@@ -219,6 +224,7 @@ def serve(
         clock=clock,
         authorizer=authorizer,
         token_validation=token_validation,
+        identity_sources=identity_sources,
     )
     certificate = context = None
     try:
