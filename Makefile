@@ -111,3 +111,12 @@ $(ARTICLE_NODE_STAMP): $(ARTICLE_NODE)/package.json $(ARTICLE_NODE)/package-lock
 	@command -v npm >/dev/null || { echo "make node-deps: npm not found (Debian: apt-get install nodejs npm)" >&2; exit 2; }
 	npm ci --prefix $(ARTICLE_NODE) --ignore-scripts --no-audit --no-fund
 	touch $@
+
+# --- The printable handout (docs/handout.md) -----------------------------------------------------
+# `make handout` prints docs/handout.md (styled by docs/handout.css) to an A4 PDF in headless
+# Chromium, as tests/test_handout.py does in a temp folder: build/handout.pdf, not committed, so it
+# never goes stale. Needs Debian's chromium (/usr/bin/chromium) and the test tools (playwright).
+.PHONY: handout
+handout: $(STAMP)
+	@mkdir -p build
+	$(BIN)/python tests/test_handout.py build/handout.pdf
