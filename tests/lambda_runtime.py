@@ -88,8 +88,22 @@ class RuntimeApi:
         self, event: Any, *, process: subprocess.Popen[bytes] | None = None, timeout: float = 60
     ) -> Invocation:
         """Hand ``event`` to the next ``/next`` call and wait for its response or error."""
+        return self.result(self.submit(event), process=process, timeout=timeout)
+
+    def submit(self, event: Any) -> str:
+        """Queue ``event`` for the next ``/next`` call; its request id."""
         request_id = str(uuid.uuid4())  # URL-safe: the client puts it in the path it posts to
         self._pending.put((request_id, json.dumps(event).encode("utf-8")))
+        return request_id
+
+    def result(
+        self,
+        request_id: str,
+        *,
+        process: subprocess.Popen[bytes] | None = None,
+        timeout: float = 60,
+    ) -> Invocation:
+        """Wait for what the client posts for ``request_id``."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while request_id not in self._done:
