@@ -11,9 +11,12 @@ fetches the JWKS of a local identity provider over loopback HTTP, as the deploye
 the issuer's. Runs alternate between the two and the median of each is kept: the ratio is what
 to read (the aim is at most 1.5x).
 
-    .venv/bin/python bench/cold_start.py [--runs 15] [--labkit DIR]
+    .venv/bin/python bench/cold_start.py [--runs 15] [--labkit DIR] [--no-bytecode]
 
-``--labkit DIR`` measures another labkit source tree in the same build (say the main branch's
+The build ships bytecode compiled by the runtime's Python (deploy/aws/Makefile: Lambda's
+code folder is read-only, so Python could never cache it there); ``--no-bytecode`` strips it,
+to see what a build without it costs. ``--labkit DIR`` measures another labkit source tree in
+the same build (say the main branch's
 ``labkit/``, to compare before and after an import change). The second table is the import
 alone (``python -c "import ..."`` in the same interpreter and build), for the same ratio
 without the runtime client and the first request.
@@ -56,7 +59,7 @@ IMPORTS = {
 }
 
 
-def build(task_root: Path, labkit: Path | None) -> None:
+def build(task_root: Path, labkit: Path | None, runtime_python: str, *, bytecode: bool) -> None:
     """``make -C deploy/aws build`` into ``task_root``, plus the baseline handler beside it."""
     subprocess.run(
         [
@@ -67,6 +70,7 @@ def build(task_root: Path, labkit: Path | None) -> None:
             "build",
             f"BUILD={task_root}",
             f"PYTHON={sys.executable}",
+            f"RUNTIME_PYTHON={runtime_python}",
         ],
         check=True,
         capture_output=True,
@@ -75,8 +79,22 @@ def build(task_root: Path, labkit: Path | None) -> None:
         shutil.rmtree(task_root / "labkit")
         shutil.copytree(labkit, task_root / "labkit", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(Path(__file__).with_name("cold_start_baseline.py"), task_root)
-    for cache in task_root.rglob("__pycache__"):  # Lambda ships what the build made: no .pyc
-        shutil.rmtree(cache, ignore_errors=True)
+    if bytecode:  # the baseline (and a --labkit tree) get bytecode the way the build makes it
+        subprocess.run(
+            [
+                runtime_python,
+                "-m",
+                "compileall",
+                "-q",
+                "--invalidation-mode",
+                "unchecked-hash",
+                str(task_root),
+            ],
+            check=True,
+        )
+    else:
+        for cache in list(task_root.rglob("__pycache__")):
+            shutil.rmtree(cache)
 
 
 def _cpu(process: subprocess.Popen[bytes]) -> float:
@@ -149,10 +167,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15, help="cold starts per handler")
     parser.add_argument("--labkit", type=Path, help="another labkit/ source tree to measure")
     parser.add_argument(
-        "--pyc",
+        "--no-bytecode",
         action="store_true",
-        help="let Python write bytecode into the build (by default it may not: Lambda's code "
-        "folder is read-only and the build ships no .pyc, so every cold start compiles)",
+        help="strip the build's .pyc files: every cold start compiles every module, as a build "
+        "made without the runtime's Python (Lambda's code folder is read-only)",
     )
     args = parser.parse_args()
 
@@ -161,7 +179,7 @@ def main() -> int:
     print(f"runtime: python{version} + awslambdaric ({python})")
     with tempfile.TemporaryDirectory() as tmp, serve(cache_ttl=0) as lab:
         task_root = Path(tmp) / "task"
-        build(task_root, args.labkit)
+        build(task_root, args.labkit, base, bytecode=not args.no_bytecode)
         token = requests.post(
             f"{lab.url}/login", json={"username": "alice", "password": "wonderland"}, timeout=10
         ).json()["access_token"]
@@ -171,7 +189,6 @@ def main() -> int:
             "JWT_AUDIENCE": lab.idp.audience,
             "JWT_ALGORITHMS": "RS256",
             "REQUIRED_CLAIMS": "sub",
-            **({} if args.pyc else {"PYTHONDONTWRITEBYTECODE": "1"}),
         }
         event = {
             "type": "TOKEN",
@@ -185,7 +202,7 @@ def main() -> int:
                 starts[name].append(cold_start(python, version, handler, task_root, env, event))
             for name, statement in IMPORTS.items():
                 imports[name].append(import_time(python, version, statement, task_root, env))
-    bytecode = "cached in the build" if args.pyc else "none (compiled at every start, as on Lambda)"
+    bytecode = "none (compiled at every start)" if args.no_bytecode else "shipped in the build"
     print(f"{args.runs} runs each, medians; labkit from {args.labkit or 'this checkout'}")
     print(f"bytecode: {bytecode}")
     ratio = table("cold start: process start to first answer (awslambdaric, JWKS fetched)", starts)

@@ -267,13 +267,15 @@ def lambda_environment(
     task_root: Path, runtime_api: str, version: str, variables: Mapping[str, str]
 ) -> dict[str, str]:
     """The process environment Lambda gives a function: its variables, its code folder on
-    PYTHONPATH and nothing of this machine's Python set-up (no PYTHONPATH from the tests)."""
+    PYTHONPATH and nothing of this machine's Python set-up (no PYTHONPATH from the tests).
+    Bytecode is read from the folder (the build ships it) but never written, as on Lambda."""
     return {
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "TZ": ":UTC",
         "PYTHONPATH": str(task_root),
         "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",  # Lambda's code folder is read-only: no .pyc appear
         "LAMBDA_TASK_ROOT": str(task_root),
         "AWS_LAMBDA_RUNTIME_API": runtime_api,
         "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",

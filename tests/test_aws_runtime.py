@@ -71,6 +71,7 @@ def template_runtime() -> str:
 @dataclass(frozen=True)
 class Runtime:
     python: Path  # the venv's interpreter, awslambdaric its only package
+    base: str  # the interpreter the venv was made from (compiles the build's bytecode)
     version: str  # X.Y it runs
     wanted: str  # X.Y the template declares
 
@@ -85,7 +86,7 @@ def runtime() -> Runtime:
         pytest.skip(f"AWS's runtime interface client ({AWSLAMBDARIC}) cannot be installed: {exc}")
     if version != wanted:  # the closest Python this machine has; said in the test output
         print(f"the template declares python{wanted}; this machine runs python{version}")
-    return Runtime(python, version, wanted)
+    return Runtime(python, base, version, wanted)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,15 @@ def task_root(runtime: Runtime, tmp_path_factory: pytest.TempPathFactory) -> Pat
     """``make -C deploy/aws build`` into a temp folder: the code folder SAM would upload."""
     build = tmp_path_factory.mktemp("sam") / "task"
     result = subprocess.run(
-        ["make", "-C", str(DEPLOY), "build", f"BUILD={build}", f"PYTHON={sys.executable}"],
+        [
+            "make",
+            "-C",
+            str(DEPLOY),
+            "build",
+            f"BUILD={build}",
+            f"PYTHON={sys.executable}",
+            *([f"RUNTIME_PYTHON={runtime.base}"] if runtime.version == runtime.wanted else []),
+        ],
         capture_output=True,
         text=True,
         timeout=600,
@@ -231,6 +240,9 @@ def test_the_build_alone_provides_labkit_and_its_libraries(
     assert Path(where.pop("awslambdaric")).is_relative_to(runtime.python.parents[1])
     for module, path in where.items():
         assert Path(path).is_relative_to(task_root), f"{module} came from {path}"
+    if runtime.version == runtime.wanted:  # the build ships bytecode for the runtime
+        tag = f"cpython-{runtime.version.replace('.', '')}"
+        assert (task_root / "labkit" / "aws" / "__pycache__" / f"authorizer.{tag}.pyc").is_file()
 
 
 def test_authorizer_answers_under_the_runtime_equal_the_in_process_ones(

@@ -119,8 +119,12 @@ def test_template_handlers_import_as_lambda_resolves_them() -> None:
 
 def test_template_runtime_is_the_one_the_build_makes_wheels_for() -> None:
     runtime = template()["Globals"]["Function"]["Runtime"]
-    versions = re.findall(r"--python-version\s+(\S+)", MAKEFILE.read_text(encoding="utf-8"))
-    assert versions and {f"python{v}" for v in versions} == {runtime}, (runtime, versions)
+    makefile = MAKEFILE.read_text(encoding="utf-8")
+    (version,) = re.findall(r"^RUNTIME_VERSION := (\S+)$", makefile, re.M)
+    assert runtime == f"python{version}", (runtime, version)
+    # the wheels and the bytecode are both made for that version, nothing else
+    assert re.findall(r"--python-version\s+(\S+)", makefile) == ["$(RUNTIME_VERSION)"]
+    assert "RUNTIME_PYTHON ?= python$(RUNTIME_VERSION)" in makefile
     architectures = template()["Globals"]["Function"]["Architectures"]
     platforms = re.findall(r"--platform\s+(\S+)", MAKEFILE.read_text(encoding="utf-8"))
     assert architectures == ["x86_64"] and platforms == ["manylinux2014_x86_64"]
