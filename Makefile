@@ -64,7 +64,7 @@ test: lint unit notebooks
 lint: $(STAMP) dirs
 	$(BIN)/ruff check .
 
-unit: $(STAMP) dirs node-deps
+unit: $(STAMP) dirs node-deps sam-cli
 	$(BIN)/pytest tests
 
 # Strict nbval over the instructor copies. The learner edition stores no outputs, so nbval would
@@ -120,3 +120,22 @@ $(ARTICLE_NODE_STAMP): $(ARTICLE_NODE)/package.json $(ARTICLE_NODE)/package-lock
 handout: $(STAMP)
 	@mkdir -p build
 	$(BIN)/python tests/test_handout.py build/handout.pdf
+
+	rm -rf $(VENV) $(CACHE) .pytest_cache .hypothesis
+
+# --- AWS SAM CLI (issue 13): `sam validate --lint` for deploy/aws/template.yaml ----------------
+# aws-sam-cli pins many packages of its own, so it lives in its own venv under .cache, never in
+# the kit's .venv. tests/test_aws_sam.py runs it when it is there and otherwise skips, saying
+# `make sam-cli`. Idempotent: the stamp is rebuilt only when the pinned version changes.
+SAM_CLI_VERSION := 1.170.0
+SAM_VENV := $(CACHE)/sam-cli
+SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
+
+.PHONY: sam-cli
+sam-cli: $(SAM_STAMP)
+
+$(SAM_STAMP):
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli==$(SAM_CLI_VERSION)"
+	rm -f $(SAM_VENV)/.installed-*
+	touch $@

@@ -4,6 +4,8 @@ Nothing here can solve a conda environment (no channel is reachable offline). Wh
 the environment files list exactly the runtime dependencies of ``[project] dependencies`` with the
 same lower bounds; repo2docker's dry run builds from ``binder/`` and runs ``binder/postBuild``;
 and postBuild itself does what Binder needs (installs labkit, silences the news pop-up).
+Last, a real wheel of labkit, installed without ``-e`` into a fresh venv, still finds its
+package data (the demo keys, the SAM template notebook 09 prints).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -228,3 +232,100 @@ def test_post_build_runs_and_silences_jupyterlab_news(tmp_path: Path) -> None:
         "checkForUpdates": False,
     }
     assert overrides["@jupyterlab/apputils-extension:themes"] == {"x": 1}, "merged, not replaced"
+
+
+# A real wheel, installed without -e: what a learner gets from `pip install labkit-*.whl`.
+
+
+@pytest.fixture(scope="module")
+def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build labkit's wheel from a copy of the sources and install it into a fresh venv.
+
+    The venv sees the kit venv's third-party packages through a ``.pth`` path line (PyJWT,
+    cryptography, ...: no download), but not its editable labkit: ``.pth`` files inside a
+    folder added that way are never run, so labkit comes from the wheel alone.
+    """
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = tmp / "src"
+    shutil.copytree(ROOT / "labkit", src / "labkit", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    dist = tmp / "dist"
+    start = time.perf_counter()
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    (wheel,) = dist.glob("labkit-*.whl")
+    venv = tmp / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    (site,) = venv.glob("lib/python*/site-packages")
+    kit_site = sysconfig.get_paths()["purelib"]  # the running venv's site-packages
+    (site / "kit-venv.pth").write_text(f"{kit_site}\n", encoding="utf-8")
+    install = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-deps",
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    print(f"wheel built and installed in {time.perf_counter() - start:.1f} s")
+    return python
+
+
+def run_installed(python: Path, code: str, cwd: Path) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # not this checkout
+    result = subprocess.run(
+        [str(python), "-c", code],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_the_wheel_ships_the_sam_template(wheel_venv: Path, tmp_path: Path) -> None:
+    """Notebook 09 prints the template with ``labkit.aws.sam_template()``: from a wheel too."""
+    out = run_installed(
+        wheel_venv,
+        "import json, labkit, labkit.aws; from pathlib import Path;"
+        "print(json.dumps({'file': labkit.__file__, 'template': labkit.aws.sam_template(),"
+        " 'checkout': (Path(labkit.__file__).parents[1] / 'deploy').exists()}))",
+        cwd=tmp_path,
+    )
+    found = json.loads(out)
+    assert Path(found["file"]).is_relative_to(wheel_venv.parents[1]), found["file"]
+    assert not found["checkout"], "an installed labkit has no deploy/ folder beside it"
+    assert found["template"] == (ROOT / "deploy" / "aws" / "template.yaml").read_text("utf-8")
+
+
+def test_the_wheel_runs_the_verifier_and_the_authorizer(wheel_venv: Path, tmp_path: Path) -> None:
+    """Package data (the demo keys) and the lazily loaded modules work from the wheel."""
+    out = run_installed(
+        wheel_venv,
+        "import labkit, labkit.aws;"
+        "from labkit.aws.authorizer import handler;"
+        "print(callable(handler), labkit.examples.__name__, labkit.aws.serve.__name__)",
+        cwd=tmp_path,
+    )
+    assert out.split() == ["True", "labkit.examples", "serve"]

@@ -9,9 +9,11 @@
 - ``server``: ``serve()``, the context manager that runs all of it on 127.0.0.1;
 - ``article``: the source article's Node.js authorizer, ported as it is.
 
-Importing this package starts nothing. The gateway and server modules (and
-werkzeug with them) load on first use, so the Lambda functions deploy with
-PyJWT, cryptography and requests alone.
+Importing this package starts and loads nothing: every module and name below
+loads on first use. The Lambda functions import their own module directly
+(``labkit.aws.authorizer.handler``), so a cold start pays for the authorizer's
+imports alone (PyJWT, cryptography, requests), never for werkzeug, the identity
+provider or the presets.
 """
 
 from __future__ import annotations
@@ -19,14 +21,23 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from labkit.aws import article, authorizer, backend, cache, clock, idp, policy, presets
-from labkit.aws.authorizer import Authorizer, AuthorizerConfig, handler
-from labkit.aws.clock import FrozenClock
-from labkit.aws.policy import AuthPolicy, Decision, MethodArn, evaluate
-from labkit.aws.presets import PRESETS
-
 if TYPE_CHECKING:
-    from labkit.aws import gateway, server
+    from labkit.aws import (
+        article,
+        authorizer,
+        backend,
+        cache,
+        clock,
+        gateway,
+        idp,
+        policy,
+        presets,
+        server,
+    )
+    from labkit.aws.authorizer import Authorizer, AuthorizerConfig, handler
+    from labkit.aws.clock import FrozenClock
+    from labkit.aws.policy import AuthPolicy, Decision, MethodArn, evaluate
+    from labkit.aws.presets import PRESETS
     from labkit.aws.server import Api, create_lab, serve
 
 __all__ = [
@@ -50,23 +61,62 @@ __all__ = [
     "idp",
     "policy",
     "presets",
+    "sam_template",
     "serve",
     "server",
 ]
 
-_LAZY = {
-    "gateway": ("labkit.aws.gateway", None),
-    "server": ("labkit.aws.server", None),
-    "Api": ("labkit.aws.server", "Api"),
-    "create_lab": ("labkit.aws.server", "create_lab"),
-    "serve": ("labkit.aws.server", "serve"),
+_MODULES = (
+    "article",
+    "authorizer",
+    "backend",
+    "cache",
+    "clock",
+    "gateway",
+    "idp",
+    "policy",
+    "presets",
+    "server",
+)
+_NAMES = {
+    "Authorizer": "authorizer",
+    "AuthorizerConfig": "authorizer",
+    "handler": "authorizer",
+    "FrozenClock": "clock",
+    "AuthPolicy": "policy",
+    "Decision": "policy",
+    "MethodArn": "policy",
+    "evaluate": "policy",
+    "PRESETS": "presets",
+    "Api": "server",
+    "create_lab": "server",
+    "serve": "server",
 }
 
 
+def sam_template() -> str:
+    """The SAM template that deploys the authorizer and the demo API, as text.
+
+    Read from the installed package (``labkit/aws/template.yaml``, package data), so it
+    works from a wheel as well as from a checkout. It is a byte-for-byte copy of
+    ``deploy/aws/template.yaml``, the one ``sam deploy`` uses beside its ``build/``
+    folder; tests/test_aws_sam.py keeps the two equal.
+    """
+    from importlib import resources
+
+    return resources.files(__name__).joinpath("template.yaml").read_text(encoding="utf-8")
+
+
 def __getattr__(name: str) -> Any:
-    """Load the werkzeug-based parts on first use."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module_name, attribute = _LAZY[name]
-    module = importlib.import_module(module_name)
-    return module if attribute is None else getattr(module, attribute)
+    """Load a module, or the module a name lives in, on first use."""
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _NAMES:
+        value = getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -47,14 +47,17 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from labkit import outbound, tokens
+from labkit import tokens
 from labkit.algorithms import ALGORITHMS
 from labkit.aws.clock import Clock, system_clock
 from labkit.aws.policy import AuthPolicy, Decision, Policy
 from labkit.errors import ConfigurationError, InvalidTokenError, KeyNotFoundError, LabkitError
 from labkit.verify import verify
+
+if TYPE_CHECKING:
+    from labkit import outbound
 
 __all__ = [
     "Authorizer",
@@ -232,6 +235,8 @@ class JwksClient:
             return True
 
     def _fetch(self) -> None:
+        from labkit import outbound  # requests loads with the first fetch: see _checked_url
+
         try:  # through the kit's one outbound-URL guard: no proxies, no redirects, bounded
             reply = outbound.fetch(self._destination, timeout=5, max_bytes=_JWKS_MAX_BYTES)
         except outbound.FetchError as exc:
@@ -251,7 +256,14 @@ class JwksClient:
 
 
 def _checked_url(url: object) -> outbound.Destination:
-    """``url`` judged by ``labkit.outbound``: https anywhere, http to loopback only."""
+    """``url`` judged by ``labkit.outbound``: https anywhere, http to loopback only.
+
+    Imported here, not at the top: the guard is built on ``requests``, a third of a cold
+    start without bytecode (bench/cold_start.py), which an authorizer configured with
+    ``JWT_SECRET`` never needs.
+    """
+    from labkit import outbound
+
     try:
         return outbound.judge(url, outbound.JWKS)
     except outbound.UnsafeURLError as exc:
