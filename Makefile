@@ -121,8 +121,6 @@ handout: $(STAMP)
 	@mkdir -p build
 	$(BIN)/python tests/test_handout.py build/handout.pdf
 
-	rm -rf $(VENV) $(CACHE) .pytest_cache .hypothesis
-
 # --- AWS SAM CLI (issue 13): `sam validate --lint` for deploy/aws/template.yaml ----------------
 # aws-sam-cli pins many packages of its own, so it lives in its own venv under .cache, never in
 # the kit's .venv. tests/test_aws_sam.py runs it when it is there and otherwise skips, saying
