@@ -64,3 +64,16 @@ def test_serve_passes_identity_sources_to_the_gateway(sources: list[str], second
         profile = requests.get(f"{api.url}/api/profile", headers=auth, timeout=10)
         assert (admin.status_code, profile.status_code) == (403, second)
         assert api.gateway.authorizer_calls == (1 if second == 403 else 2)
+
+
+def test_the_token_is_read_from_the_header_whatever_the_identity_source_order() -> None:
+    # identitySource lists the values in the configured order; with $context.routeKey first,
+    # identitySource[0] is "GET /api/profile", not the token (http-api-lambda-authorizer page).
+    sources = ["$context.routeKey", "$request.header.Authorization"]
+    with server.serve(mode="http", identity_sources=sources) as api:
+        login = {"username": "alice", "password": "wonderland"}
+        token = requests.post(f"{api.url}/login", json=login, timeout=10).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        profile = requests.get(f"{api.url}/api/profile", headers=auth, timeout=10)
+        assert (profile.status_code, profile.json()["sub"]) == (200, "alice")
+        assert requests.get(f"{api.url}/api/profile", timeout=10).status_code == 401

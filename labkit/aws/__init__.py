@@ -3,11 +3,14 @@
 - ``authorizer``: the Lambda authorizer (``handler`` deploys to real AWS);
 - ``policy``: IAM policies for authorizers: ``AuthPolicy``, ``MethodArn``, ``evaluate``;
 - ``gateway``: the API Gateway emulator (a WSGI app) with the authorizer cache;
+- ``jwt_authorizer``: API Gateway's built-in JWT authorizers (HTTP API and REST API);
 - ``idp``: the identity provider (login, JWKS, refresh, logout, key rotation);
 - ``backend``: the demo API, with a toy model behind ``POST /api/predict``;
 - ``presets``: the hardened service and its eight one-flaw variants;
 - ``server``: ``serve()``, the context manager that runs all of it on 127.0.0.1;
-- ``article``: the source article's Node.js authorizer, ported as it is.
+- ``article``: the source article's Node.js authorizer, ported as it is;
+- ``jsonwebtoken``: the port of ``jsonwebtoken`` 9.0.3's ``verify`` it calls;
+- ``article_node``: runs the Node.js original beside the port, token for token.
 
 Importing this package starts and loads nothing: every module and name below
 loads on first use. The Lambda functions import their own module directly
@@ -24,18 +27,22 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from labkit.aws import (
         article,
+        article_node,
         authorizer,
         backend,
         cache,
         clock,
         gateway,
         idp,
+        jsonwebtoken,
+        jwt_authorizer,
         policy,
         presets,
         server,
     )
     from labkit.aws.authorizer import Authorizer, AuthorizerConfig, handler
     from labkit.aws.clock import FrozenClock
+    from labkit.aws.jwt_authorizer import JwtAuthorizer, RestJwtAuthorizer, TrustedIssuer
     from labkit.aws.policy import AuthPolicy, Decision, MethodArn, evaluate
     from labkit.aws.presets import PRESETS
     from labkit.aws.server import Api, create_lab, serve
@@ -48,8 +55,12 @@ __all__ = [
     "AuthorizerConfig",
     "Decision",
     "FrozenClock",
+    "JwtAuthorizer",
     "MethodArn",
+    "RestJwtAuthorizer",
+    "TrustedIssuer",
     "article",
+    "article_node",
     "authorizer",
     "backend",
     "cache",
@@ -59,6 +70,8 @@ __all__ = [
     "gateway",
     "handler",
     "idp",
+    "jsonwebtoken",
+    "jwt_authorizer",
     "policy",
     "presets",
     "sam_template",
@@ -68,12 +81,15 @@ __all__ = [
 
 _MODULES = (
     "article",
+    "article_node",
     "authorizer",
     "backend",
     "cache",
     "clock",
     "gateway",
     "idp",
+    "jsonwebtoken",
+    "jwt_authorizer",
     "policy",
     "presets",
     "server",
@@ -83,6 +99,9 @@ _NAMES = {
     "AuthorizerConfig": "authorizer",
     "handler": "authorizer",
     "FrozenClock": "clock",
+    "JwtAuthorizer": "jwt_authorizer",
+    "RestJwtAuthorizer": "jwt_authorizer",
+    "TrustedIssuer": "jwt_authorizer",
     "AuthPolicy": "policy",
     "Decision": "policy",
     "MethodArn": "policy",

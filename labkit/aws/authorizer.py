@@ -420,10 +420,12 @@ class Authorizer:
         arn = event.get("routeArn")
         if not isinstance(arn, str):
             raise ConfigurationError("the 2.0 event has no routeArn")
+        # The token is the Authorization header; identitySource[0] only when there is none (a token
+        # in a query string, say): with $context.routeKey listed first it would be the route key.
         sources = event.get("identitySource")
-        raw = (
-            sources[0] if isinstance(sources, list) and sources else _header(event, "authorization")
-        )
+        raw = _header(event, "authorization")
+        if raw is None and isinstance(sources, list) and sources:
+            raw = sources[0]
         try:
             claims = self.claims(bearer_token(raw))
             response = self.policy(claims, arn)
