@@ -241,7 +241,7 @@ def _folder(value: str | os.PathLike[str]) -> Path:
         raise ProgressError(f"{DIR_VARIABLE} is empty")
     if "\0" in text:
         raise ProgressError(f"{DIR_VARIABLE} contains a NUL character")
-    path = Path(text).expanduser()
+    path = Path(os.path.expanduser(text))  # "~nobody" stays as typed (Path raises)
     try:
         if not path.is_dir():
             what = "does not exist" if not path.exists() else "is not a folder"
@@ -452,7 +452,7 @@ def _readable_folder(folder: object) -> Path:
     text = os.fspath(folder)
     if not isinstance(text, str) or "\0" in text:
         raise ProgressError("DIR must be a folder path without NUL characters")
-    path = Path(text).expanduser()
+    path = Path(os.path.expanduser(text))  # "~nobody" stays as typed (Path raises)
     try:
         if not path.exists():
             raise ProgressError(f"{text} does not exist: give the folder {DIR_VARIABLE} names")
