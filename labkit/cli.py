@@ -596,9 +596,14 @@ def _workshop_progress(args: argparse.Namespace) -> int:
 
     report = progress.read(args.folder)
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
-    else:
-        print(report.text())
+        print(json.dumps(report.to_dict(), indent=2))
+        return EXIT_OK
+    text, encoding = report.text(), getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):  # a terminal without ✓: ASCII marks, names escaped
+        text = report.text(plain=True).encode("ascii", "backslashreplace").decode("ascii")
+    print(text)
     return EXIT_OK
 
 

@@ -378,8 +378,12 @@ class Progress:
             },
         }
 
-    def text(self) -> str:
-        """The report for people: a table of users x exercises, then where the room is stuck."""
+    def text(self, *, plain: bool = False) -> str:
+        """The report for people: a table of users x exercises, then where the room is stuck.
+
+        ``plain`` marks cells ``+``, ``x`` and ``.`` instead of ✓, ✗ and ·, for a terminal
+        that cannot show them.
+        """
         users, exercises, states = self.users(), self.exercises(), self.states()
         lines = [
             f"{self.folder}: {len(users)} users, {len(exercises)} exercises, "
@@ -396,13 +400,16 @@ class Progress:
         cols = [max(len(ex), 1) for ex in exercises]
         lines.append("")
         lines.append(_row("user", exercises, width, cols))
-        marks = {"passed": "✓", "failed": "✗", "not attempted": "·"}
+        marks = _PLAIN if plain else _MARKS
         for user in users:
             row = [marks[states[user].get(ex, "not attempted")] for ex in exercises]
             lines.append(_row(_cut(user, width), row, width, cols))
         passed = [str(sum(states[u].get(ex) == "passed" for u in users)) for ex in exercises]
         lines.append(_row("passed", passed, width, cols))
-        lines.append("✓ passed  ✗ tried, not passed yet  · not attempted")
+        lines.append(
+            f"{marks['passed']} passed  {marks['failed']} tried, not passed yet  "
+            f"{marks['not attempted']} not attempted"
+        )
         stuck = self.stuck()
         lines.append("")
         if not stuck:
@@ -418,6 +425,10 @@ class Progress:
             for user, r in failed.items():
                 lines.append(f"  {_cut(user, width):<{width}}  {r.exercise} at {r.time}")
         return "\n".join(lines)
+
+
+_MARKS = {"passed": "✓", "failed": "✗", "not attempted": "·"}
+_PLAIN = {"passed": "+", "failed": "x", "not attempted": "."}
 
 
 def read(folder: str | os.PathLike[str]) -> Progress:
@@ -553,10 +564,9 @@ def figure(source: str | os.PathLike[str] | Progress) -> Figure:
         ax.set_yticks([y - 0.5 for y in range(1, len(users))], minor=True)
         ax.grid(which="minor", color="white", linewidth=2)
         ax.tick_params(which="minor", length=0)
-        marks = {"passed": "✓", "failed": "✗", "not attempted": "·"}
         for row, user in enumerate(users):
             for col, ex in enumerate(exercises):
-                mark = marks[states[user].get(ex, "not attempted")]
+                mark = _MARKS[states[user].get(ex, "not attempted")]
                 ax.text(col, row, mark, ha="center", va="center", fontsize=9)
         labels = {
             "passed": "passed",

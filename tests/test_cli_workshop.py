@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -35,9 +36,17 @@ def one_notebook(tmp_path: Path) -> Path:
     return source
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        labkit_command(*args), capture_output=True, text=True, timeout=120, cwd=cwd, check=False
+        labkit_command(*args),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=None if env is None else {**os.environ, **env},
+        check=False,
     )
 
 
@@ -81,6 +90,15 @@ def test_progress_prints_the_table_and_where_the_room_is_stuck(room: Path) -> No
     ]
     assert "  01.1     1 user: bob" in lines
     assert ["bob", "01.1", "at", "2026-12-01T12:00:00Z"] in [line.split() for line in lines]
+
+
+def test_progress_on_an_ascii_terminal_uses_ascii_marks(room: Path) -> None:
+    progress.record("01.1", "passed", folder=room, user="Zoë", now=NOON)
+    result = run("workshop", "progress", str(room), env={"PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert ["alice", "+", "+"] in rows and ["bob", "x", "."] in rows
+    assert ["Zo\\xeb", "+", "."] in rows
 
 
 def test_progress_json_is_for_machines(room: Path) -> None:
