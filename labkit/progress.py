@@ -251,15 +251,26 @@ def _folder(value: str | os.PathLike[str]) -> Path:
     return path
 
 
+# Never follow a symlink, never wait on a FIFO (POSIX; Windows has neither flag).
+_POSIX_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _last_byte(fd: int, size: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, 1, size - 1)
+    os.lseek(fd, size - 1, os.SEEK_SET)  # Windows: O_APPEND still writes at the end
+    return os.read(fd, 1)
+
+
 def _append(path: Path, data: bytes) -> None:
     """One ``write`` at the end of the file; never through a symlink, never into a FIFO."""
-    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
-    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | _POSIX_FLAGS | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0), 0o644)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise OSError(0, "not a regular file")
-        if info.st_size and os.pread(fd, 1, info.st_size - 1) != b"\n":
+        if info.st_size and _last_byte(fd, info.st_size) != b"\n":
             data = b"\n" + data  # a torn last line stays one bad line, not two
         written = os.write(fd, data)
         if written != len(data):
@@ -477,7 +488,7 @@ def _readable_folder(folder: object) -> Path:
 
 def _lines(path: Path) -> Iterator[bytes]:
     """The file's lines, each bounded (a longer one is yielded truncated: not a record)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    fd = os.open(path, os.O_RDONLY | _POSIX_FLAGS | getattr(os, "O_BINARY", 0))
     with open(fd, "rb") as stream:
         if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
             raise OSError(0, "not a regular file")

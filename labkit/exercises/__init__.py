@@ -147,7 +147,11 @@ def evaluate(exercise_id: str, answer: Any = ...) -> Verdict:
 
 
 def check(exercise_id: str, answer: Any = ...) -> None:
-    """Print a friendly verdict on ``answer``; only in strict mode does a wrong answer raise."""
+    """Print a friendly verdict on ``answer``; only in strict mode does a wrong answer raise.
+
+    With ``LABKIT_PROGRESS_DIR`` set, the verdict's status (never the answer) is recorded for
+    the instructor too: see ``labkit.progress``.
+    """
     strict = os.environ.get("LABKIT_STRICT_EXERCISES") == "1"
     try:
         verdict = evaluate(exercise_id, answer)
