@@ -487,3 +487,32 @@ def test_figure_of_a_folder_with_no_records_says_so(tmp_path: Path) -> None:
     (tmp_path / "alice.jsonl").write_text("not a record\n")
     with pytest.raises(progress.ProgressError, match="no records"):
         progress.figure(tmp_path)
+
+
+def test_a_learner_notebook_run_in_a_real_kernel_records_every_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel inherits the server's environment (as on a hub): notebook 00, top to bottom."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    root = Path(__file__).resolve().parents[1]
+    for name, path in {
+        "JUPYTER_RUNTIME_DIR": root / ".cache" / "jupyter" / "runtime",
+        "IPYTHONDIR": root / ".cache" / "ipython",
+        "MPLCONFIGDIR": root / ".cache" / "matplotlib",
+    }.items():
+        if name not in os.environ:
+            path.mkdir(parents=True, exist_ok=True)
+            monkeypatch.setenv(name, str(path))
+    monkeypatch.setenv(progress.DIR_VARIABLE, str(tmp_path))
+    monkeypatch.setenv("JUPYTERHUB_USER", "learner-01")
+    learner = root / "learner"
+    nb = nbformat.read(learner / "00-start-here.ipynb", as_version=4)
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": learner}}
+    ).execute()
+    report = progress.read(tmp_path)
+    assert report.users() == ["learner-01"]
+    assert report.states() == {"learner-01": {"00.1": "not attempted", "00.2": "not attempted"}}
+    assert [p.name for p in tmp_path.iterdir()] == ["learner-01.jsonl"]
