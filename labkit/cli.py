@@ -500,7 +500,11 @@ def _bounded_lines(stream: io.BufferedReader, path: str) -> Iterator[bytes]:
 
 
 def _add_workshop(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("workshop", help="build the learner edition; check the instructor notebooks")
+    p = sub.add_parser(
+        "workshop",
+        help="the learner edition: build, check, reset a notebook; the room's progress",
+        epilog="exit 0 ok, 1 problems found (check), 2 bad input (one line on stderr)",
+    )
     tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
     build = tasks.add_parser("build", help="write learner copies: solutions out, outputs cleared")
     build.add_argument("outdir", help="the folder to write them to (outside the notebooks folder)")
@@ -510,11 +514,29 @@ def _add_workshop(sub: argparse._SubParsersAction) -> None:  # type: ignore[type
         help="overwrite learner notebooks in OUTDIR even if they were edited since the last build",
     )
     check = tasks.add_parser("check", help="every exercise has a task, a solution, a check, hints")
-    for task, run in ((build, _workshop_build), (check, _workshop_check)):
+    reset = tasks.add_parser(
+        "reset",
+        help="restore one learner notebook as built; the learner's copy is kept as a backup",
+    )
+    reset.add_argument("notebook", metavar="NN", help="its number (05) or file name")
+    reset.add_argument(
+        "--dir",
+        default="learner",
+        metavar="DIR",
+        help="the folder of learner notebooks (default: learner/)",
+    )
+    for task, run in ((build, _workshop_build), (check, _workshop_check), (reset, _workshop_reset)):
         task.add_argument(
             "--source", metavar="DIR", help="the instructor notebooks (default: ./notebooks)"
         )
         task.set_defaults(run=run)
+    progress = tasks.add_parser(
+        "progress",
+        help="who passed which exercise, and where the room is stuck (LABKIT_PROGRESS_DIR)",
+    )
+    progress.add_argument("folder", metavar="DIR", help="the folder LABKIT_PROGRESS_DIR names")
+    progress.add_argument("--json", action="store_true", help="print the report as JSON")
+    progress.set_defaults(run=_workshop_progress)
 
 
 def _workshop_build(args: argparse.Namespace) -> int:
@@ -525,6 +547,8 @@ def _workshop_build(args: argparse.Namespace) -> int:
     print(f"labkit workshop: wrote {len(written)} learner notebooks to {args.outdir}")
     for path in written:
         print(f"  {path.name}")
+    if written and (written[0].parent / ".gitignore").is_file():
+        print("  .gitignore (*: git and ruff leave this generated folder alone)")
     return EXIT_OK
 
 
@@ -543,6 +567,43 @@ def _workshop_check(args: argparse.Namespace) -> int:
         f"labkit workshop check: {len(paths)} notebooks, {count} exercises: objectives, minutes, "
         "key points, and for every exercise a task with hints, the bank's solution and a check"
     )
+    return EXIT_OK
+
+
+def _workshop_reset(args: argparse.Namespace) -> int:
+    """Exit 0 saying what was restored and where the learner's copy is; 2 for bad input."""
+    from labkit import workshop
+
+    done = workshop.reset(args.notebook, args.dir, args.source)
+    shown = os.path.join(args.dir, done.notebook.name)
+    if not done.written:
+        print(f"labkit workshop reset: {shown} is as built already (nothing to back up)")
+        return EXIT_OK
+    if done.backup is None:
+        print(f"labkit workshop reset: restored {shown} (it was missing)")
+        return EXIT_OK
+    print(
+        f"labkit workshop reset: restored {shown}; your copy is "
+        f"{os.path.join(args.dir, done.backup.name)} (in JupyterLab: File > Reload Notebook "
+        "from Disk)"
+    )
+    return EXIT_OK
+
+
+def _workshop_progress(args: argparse.Namespace) -> int:
+    """Exit 0 with the report (also when some lines were not records); 2 for a bad DIR."""
+    from labkit import progress
+
+    report = progress.read(args.folder)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return EXIT_OK
+    text, encoding = report.text(), getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):  # a terminal without ✓: ASCII marks, names escaped
+        text = report.text(plain=True).encode("ascii", "backslashreplace").decode("ascii")
+    print(text)
     return EXIT_OK
 
 

@@ -17,12 +17,19 @@ reproducible: same cell ids, sorted JSON as nbformat writes it, no outputs,
 timings or widget state. It records a SHA-256 of every notebook it writes in
 ``OUTDIR/.labkit-build.json``, so a later build can tell a notebook a learner
 has worked in from one it wrote, and refuses to overwrite the former unless
-forced.
+forced. A new folder it makes inside the kit's checkout (other than the committed
+``learner/``) gets a ``.gitignore`` of ``*``, so neither git nor ruff (which honours
+.gitignore in a git checkout) takes the generated notebooks for the kit's own.
+
+``reset`` gives one learner notebook back as built, keeping the learner's copy
+beside it as ``NAME.backup-<UTC time>.ipynb`` (never overwriting an earlier one).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import datetime as dt
 import hashlib
 import json
 import os
@@ -39,10 +46,12 @@ from labkit.errors import LabkitError
 
 __all__ = [
     "BANNER_ID",
+    "GITIGNORE",
     "INSTRUCTOR_TAG",
     "MANIFEST",
     "SOLUTION_TAG",
     "ExerciseCell",
+    "Reset",
     "WorkshopError",
     "banner_cell",
     "build",
@@ -54,6 +63,7 @@ __all__ = [
     "mark_instructor_copies",
     "notebooks",
     "read",
+    "reset",
 ]
 
 SOLUTION_TAG = "solution"
@@ -67,6 +77,12 @@ BANNER_ID = "labkit-instructor-copy"
 
 MANIFEST = ".labkit-build.json"
 """The file in a built edition that records each notebook's SHA-256 as written."""
+
+GITIGNORE = (
+    "# Written by `labkit workshop build`: a generated learner edition, not the kit's sources.\n"
+    "*\n"
+)
+"""The ``.gitignore`` a build writes into a new folder inside the checkout (see ``build``)."""
 
 _CHECK_CALL = re.compile(r"""\bcheck\(\s*["'](?P<id>[^"']+)["']""")
 _MINUTES = re.compile(r"\*\*Minutes:\*\*\s*(?P<teach>\d+) teaching, (?P<exercises>\d+) exercises")
@@ -162,6 +178,7 @@ def build(
     target = _target(outdir)
     paths = notebooks(source)
     folder = paths[0].parent.resolve()
+    ignored = _ignored_here(target, folder)
     if target == folder or folder in target.parents:
         raise WorkshopError(
             f"{outdir} is inside the instructor notebooks' folder; choose a folder outside it"
@@ -177,6 +194,8 @@ def build(
         )
     try:
         target.mkdir(parents=True, exist_ok=True)
+        if ignored:
+            (target / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
         _copy_assets(folder, target)
         for name in stale:
             (target / name).unlink(missing_ok=True)  # its instructor copy is gone
@@ -187,6 +206,149 @@ def build(
         reason = _reason(exc)
         raise WorkshopError(f"cannot write the learner edition to {outdir}: {reason}") from None
     return [target / name for name in learner]
+
+
+def _ignored_here(target: Path, folder: Path) -> bool:
+    """Should a build into ``target`` write GITIGNORE? Only into a folder it makes itself
+    inside the checkout that holds the instructor notebooks, and never into the committed
+    ``learner/`` beside them (which must stay exactly what a build writes, and tracked)."""
+    root = folder.parent
+    return not target.exists() and root in target.parents and target != root / "learner"
+
+
+@dataclass(frozen=True)
+class Reset:
+    """What ``reset`` did: the notebook restored, and where the learner's copy went (if any)."""
+
+    notebook: Path
+    source: Path
+    backup: Path | None
+    written: bool
+    """False when the notebook was exactly as built already."""
+
+
+def reset(
+    name: str,
+    folder: str | os.PathLike[str] = "learner",
+    source: str | os.PathLike[str] | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> Reset:
+    """Give the learner notebook ``name`` (``05``, ``5`` or ``05-weak-secrets.ipynb``) back as
+    ``build`` writes it, from the instructor copy in ``source``; keep the learner's copy.
+
+    The copy goes to ``NAME.backup-<UTC time>.ipynb`` beside it, created exclusively (an
+    earlier backup is never overwritten); an unchanged notebook needs no backup. The new
+    notebook replaces the old one in a single rename, so it is never half-written.
+    """
+    paths = notebooks(source)
+    instructor = paths[0].parent.resolve()
+    place = _learner_folder(folder, instructor)
+    chosen = _pick(name, paths)
+    text = _dumps(learner_copy(_read_stable(chosen), chosen.name)).encode()
+    target = place / chosen.name
+    try:
+        mine = target.read_bytes() if target.exists() else None
+    except OSError as exc:
+        raise WorkshopError(f"cannot read {target}: {_reason(exc)}") from None
+    backup = None
+    try:
+        if mine is not None and mine != text:
+            backup = _backup(target, mine, now or dt.datetime.now(dt.timezone.utc))
+        if mine != text:
+            _replace(target, text)
+        _note_in_manifest(place, chosen.name, text)
+    except OSError as exc:
+        raise WorkshopError(f"cannot reset {target}: {_reason(exc)}") from None
+    return Reset(target, chosen, backup, mine != text)
+
+
+def _learner_folder(folder: object, instructor: Path) -> Path:
+    if not isinstance(folder, (str, os.PathLike)) or not os.fspath(folder):
+        raise WorkshopError("--dir must name the folder of learner notebooks, e.g. learner/")
+    text = os.fspath(folder)
+    if not isinstance(text, str) or "\0" in text:
+        raise WorkshopError("--dir must be a folder path without NUL characters")
+    try:
+        place = Path(text).expanduser().resolve()
+    except (OSError, RuntimeError) as exc:
+        raise WorkshopError(f"cannot use {text}: {_reason(exc)}") from None
+    if not place.exists():
+        raise WorkshopError(
+            f"{text} does not exist: run this in the kit's folder, or pass --dir with the folder "
+            "of learner notebooks"
+        )
+    if not place.is_dir():
+        raise WorkshopError(f"{text} is a file, not a folder of learner notebooks")
+    if place == instructor or instructor in place.parents:
+        raise WorkshopError(
+            f"{text} is the instructor notebooks' folder: reset restores learner notebooks "
+            "(--dir learner/)"
+        )
+    return place
+
+
+_NUMBER = re.compile(r"\d{1,3}")
+
+
+def _pick(name: object, paths: list[Path]) -> Path:
+    """The instructor notebook that ``name`` (a number, a file name, or a stem) means."""
+    known = f"{paths[0].stem.split('-')[0]} to {paths[-1].stem.split('-')[0]}"
+    if not isinstance(name, str) or not name.strip():
+        raise WorkshopError(f"name a notebook by its number ({known}) or file name")
+    given = name.strip()
+    base = given.replace("\\", "/").rsplit("/", 1)[-1]
+    if _NUMBER.fullmatch(base):
+        found = [path for path in paths if path.stem.split("-")[0].lstrip("0") == base.lstrip("0")]
+    else:
+        stem = base[: -len(".ipynb")] if base.endswith(".ipynb") else base
+        found = [path for path in paths if path.stem == stem]
+    if len(found) != 1:
+        raise WorkshopError(f"no notebook {_shown(given)}: give its number ({known}) or file name")
+    return found[0]
+
+
+def _shown(value: str) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _backup(target: Path, data: bytes, now: dt.datetime) -> Path:
+    """Write ``data`` to a backup file beside ``target`` that did not exist before."""
+    stamp = now.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    for number in range(1, 1000):
+        suffix = "" if number == 1 else f"-{number}"
+        backup = target.with_name(f"{target.stem}.backup-{stamp}{suffix}{target.suffix}")
+        try:
+            with open(backup, "xb") as stream:  # exclusive: never an earlier backup
+                stream.write(data)
+        except FileExistsError:
+            continue
+        with contextlib.suppress(OSError):
+            shutil.copystat(target, backup)  # the learner's own modification time
+        return backup
+    raise OSError(0, "999 backups with the same time stamp already exist")
+
+
+def _replace(target: Path, data: bytes) -> None:
+    """Write ``target`` whole or not at all: a temporary file beside it, then one rename."""
+    temporary = target.with_name(f".{target.name}.labkit-reset")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _note_in_manifest(place: Path, name: str, text: bytes) -> None:
+    """Keep an existing build manifest true, so a later build knows the notebook as its own."""
+    if not (place / MANIFEST).is_file():
+        return
+    built = _manifest(place)
+    if built.get(name) == _sha256(text):
+        return
+    built[name] = _sha256(text)
+    (place / MANIFEST).write_text(_manifest_json(built), encoding="utf-8")
 
 
 def mark_instructor_copies(source: str | os.PathLike[str] | None = None) -> list[Path]:
@@ -485,11 +647,15 @@ def _sha256(data: bytes) -> str:
 
 
 def _manifest_text(learner: dict[str, str]) -> str:
+    return _manifest_json({name: _sha256(text.encode()) for name, text in learner.items()})
+
+
+def _manifest_json(hashes: dict[str, str]) -> str:
     return _json_text(
         {
             "about": "written by `labkit workshop build`: the SHA-256 of each learner notebook "
             "as built, so that a rebuild never overwrites a learner's work unasked",
-            "notebooks": {name: _sha256(text.encode()) for name, text in sorted(learner.items())},
+            "notebooks": dict(sorted(hashes.items())),
         }
     )
 

@@ -435,3 +435,149 @@ def test_unusable_outdir_any_name_builds_or_is_a_one_line_workshop_error(name: s
             return
         assert all(Path(temp) in path.parents for path in written)
         assert all(path.read_bytes() for path in written)
+
+
+# workshop reset (issue 14): one learner notebook back as built, the learner's copy kept ---------
+
+def _noon() -> object:
+    import datetime
+
+    return datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.timezone.utc)
+
+
+NOON = _noon()  # the backup's time stamp, fixed
+
+
+def built_edition(tmp_path: Path) -> tuple[Path, Path]:
+    source = tiny_source(tmp_path / "notebooks", "01-one.ipynb", "02-two.ipynb", "10-ten.ipynb")
+    out = tmp_path / "learner"
+    workshop.build(out, source)
+    return source, out
+
+
+def test_reset_restores_the_notebook_and_keeps_the_learners_copy(tmp_path: Path) -> None:
+    source, out = built_edition(tmp_path)
+    built = files(out)
+    mine = (out / "01-one.ipynb").read_text().replace("# 01-one", "# my work")
+    (out / "01-one.ipynb").write_text(mine)
+    done = workshop.reset("01", out, source, now=NOON)
+    assert done.written and done.notebook == out / "01-one.ipynb"
+    assert done.backup == out / "01-one.backup-20261201T120000Z.ipynb"
+    assert done.backup.read_text() == mine
+    assert (out / "01-one.ipynb").read_bytes() == built["01-one.ipynb"]
+    assert {k: v for k, v in files(out).items() if ".backup-" not in k} == built
+
+
+def test_reset_never_overwrites_an_earlier_backup(tmp_path: Path) -> None:
+    source, out = built_edition(tmp_path)
+    backups = []
+    for attempt in ("first", "second", "third"):
+        (out / "02-two.ipynb").write_text(f"{attempt} try\n")
+        backups.append(workshop.reset("2", out, source, now=NOON).backup)  # the same second
+    assert [path.name for path in backups] == [
+        "02-two.backup-20261201T120000Z.ipynb",
+        "02-two.backup-20261201T120000Z-2.ipynb",
+        "02-two.backup-20261201T120000Z-3.ipynb",
+    ]
+    assert [path.read_text() for path in backups] == ["first try\n", "second try\n", "third try\n"]
+
+
+def test_reset_of_an_unchanged_or_missing_notebook_needs_no_backup(tmp_path: Path) -> None:
+    source, out = built_edition(tmp_path)
+    built = files(out)
+    unchanged = workshop.reset("10-ten.ipynb", out, source)
+    assert not unchanged.written and unchanged.backup is None
+    (out / "10-ten.ipynb").unlink()
+    missing = workshop.reset("10-ten", out, source)
+    assert missing.written and missing.backup is None
+    assert files(out) == built
+
+
+def test_reset_keeps_the_manifest_true_so_a_later_build_is_not_refused(tmp_path: Path) -> None:
+    source, out = built_edition(tmp_path)
+    nb = nbformat.read(source / "01-one.ipynb", as_version=4)
+    nb.cells[0].source = "# 01-one, revised"  # the instructor revises it after the build
+    nbformat.write(nb, source / "01-one.ipynb")
+    workshop.reset("01", out, source, now=NOON)  # a learner takes the revision
+    nb.cells[0].source = "# 01-one, revised again"
+    nbformat.write(nb, source / "01-one.ipynb")
+    workshop.build(out, source)  # not refused: the reset notebook is known as the build's own
+    fresh = tmp_path / "fresh"
+    workshop.build(fresh, source)
+    assert (out / "01-one.ipynb").read_bytes() == (fresh / "01-one.ipynb").read_bytes()
+    assert (out / workshop.MANIFEST).read_bytes() == (fresh / workshop.MANIFEST).read_bytes()
+
+
+def test_reset_of_the_committed_edition_gives_back_exactly_the_committed_notebook(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "learner"
+    shutil.copytree(LEARNER, out)
+    target = next(out.glob("05-*.ipynb"))
+    target.write_text("{}")
+    done = workshop.reset("05", out, ROOT / "notebooks", now=NOON)
+    assert done.backup is not None and done.backup.read_text() == "{}"
+    assert target.read_bytes() == (LEARNER / target.name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "folder", "message"),
+    [
+        ("99", "learner", "no notebook '99': give its number (01 to 10) or file name"),
+        ("one", "learner", "no notebook 'one'"),
+        ("", "learner", "name a notebook by its number (01 to 10) or file name"),
+        ("01", "nope", "nope does not exist"),
+        ("01", "learner/01-one.ipynb", "is a file, not a folder of learner notebooks"),
+        ("01", "notebooks", "is the instructor notebooks' folder"),
+    ],
+)
+def test_reset_bad_input_is_a_one_line_workshop_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, folder: str, message: str
+) -> None:
+    source, _ = built_edition(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    before = files(tmp_path)
+    with pytest.raises(workshop.WorkshopError) as caught:
+        workshop.reset(name, folder, source)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+    assert files(tmp_path) == before  # nothing written, nothing backed up
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.text(max_size=20))
+def test_reset_any_name_picks_a_notebook_or_is_one_line(name: str) -> None:
+    with tempfile.TemporaryDirectory() as temp:
+        source, out = built_edition(Path(temp))
+        (out / "02-two.ipynb").write_text("mine\n")
+        try:
+            done = workshop.reset(name, out, source, now=NOON)
+        except workshop.WorkshopError as exc:
+            assert str(exc) and "\n" not in str(exc)
+            assert (out / "02-two.ipynb").read_text() == "mine\n"
+            return
+        assert done.notebook.parent == out and done.notebook.name in {
+            "01-one.ipynb",
+            "02-two.ipynb",
+            "10-ten.ipynb",
+        }
+        assert all(Path(temp) in path.parents for path in Path(temp).rglob("*"))
+
+
+# A generated folder inside the checkout is ignored by git and ruff (issue 14) -------------------
+
+
+def test_build_ignores_a_new_folder_inside_the_checkout_but_never_learner(tmp_path: Path) -> None:
+    checkout = tmp_path / "kit"
+    source = tiny_source(checkout / "notebooks")
+    for outdir in ("handout", "deeper/still"):
+        workshop.build(checkout / outdir, source)
+        assert (checkout / outdir / ".gitignore").read_text() == workshop.GITIGNORE
+    workshop.build(checkout / "learner", source)  # the committed edition: tracked, as built
+    (checkout / "mine").mkdir()  # a folder that was there before: the instructor's own
+    workshop.build(checkout / "mine", source)
+    workshop.build(tmp_path / "elsewhere", source)  # outside the checkout: nothing to ignore
+    for outdir in ("learner", "mine"):
+        assert not (checkout / outdir / ".gitignore").exists()
+    assert not (tmp_path / "elsewhere" / ".gitignore").exists()
+    workshop.build(checkout / "handout", source)  # a rebuild keeps it
+    assert (checkout / "handout" / ".gitignore").is_file()

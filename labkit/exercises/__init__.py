@@ -147,18 +147,33 @@ def evaluate(exercise_id: str, answer: Any = ...) -> Verdict:
 
 
 def check(exercise_id: str, answer: Any = ...) -> None:
-    """Print a friendly verdict on ``answer``; only in strict mode does a wrong answer raise."""
+    """Print a friendly verdict on ``answer``; only in strict mode does a wrong answer raise.
+
+    With ``LABKIT_PROGRESS_DIR`` set, the verdict's status (never the answer) is recorded for
+    the instructor too: see ``labkit.progress``.
+    """
     strict = os.environ.get("LABKIT_STRICT_EXERCISES") == "1"
     try:
         verdict = evaluate(exercise_id, answer)
     except ExerciseError as exc:  # an unknown id
+        if not strict:
+            print(f"⚠️ {exc.message}")
+        _record(exercise_id, "error")
         if strict:
             raise
-        print(f"⚠️ {exc.message}")
         return
     print(verdict)
+    _record(exercise_id, verdict.status)
     if verdict.status == "wrong" and strict:
         raise ExerciseError(f"exercise {exercise_id} failed in strict mode: {verdict.message}")
+
+
+def _record(exercise_id: object, status: str) -> None:
+    """Tell ``labkit.progress`` when an instructor set LABKIT_PROGRESS_DIR (else not imported)."""
+    if os.environ.get("LABKIT_PROGRESS_DIR"):
+        from labkit import progress
+
+        progress.checked(exercise_id, status)  # never raises: a check always answers
 
 
 def hint(exercise_id: str, n: int = 1) -> None:
