@@ -1,0 +1,205 @@
+"""Ten learners at once on a real JupyterHub, through the instructor guide's nbgitpuller link.
+
+JupyterHub (deploy/jupyterhub/jupyterhub_config.py, the file instructors start) with its pinned
+configurable-http-proxy, the shared-password authenticator and local-process spawner, all on
+127.0.0.1. A git daemon on loopback serves this checkout's HEAD in place of GitHub. Nine learners
+work over plain HTTP: log in through the guide's link, let nbgitpuller clone the kit, land on
+the learner edition's start notebook (which must hold starter code and no answers), and run
+notebook 00's environment check through the kernel websocket. The tenth does the same in
+headless Chromium, where the "Jupyter news" pop-up must not appear.
+
+Needs node and npm for the proxy (the test runs `npm ci` if `make hub-deps` has not); without
+them it skips and says why, unless LABKIT_REQUIRE_NODE is set (CI), which makes that a failure.
+Every process it starts is stopped at the end, passed or failed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+
+import hubrun
+import pytest
+from labserver import ROOT
+from test_browser import CHROMIUM, CHROMIUM_ARGS, KERNEL_READY
+
+from labkit import exercises
+
+LEARNERS = 10
+BROWSER_LEARNER = "learner-10"
+START_NOTEBOOK = "learner/00-start-here.ipynb"  # what the guide's link must open
+TIMEOUT_MS = int(hubrun.STEP_TIMEOUT * 1000)
+NEWS_PROMPT = "official Jupyter news"  # JupyterLab's pop-up asks "...get notified about..."
+
+RUN_ENV_CHECK = """(source) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const cells = panel.content.widgets;
+  const index = cells.findIndex(cell => cell.model.sharedModel.getSource() === source);
+  if (index < 0) return false;
+  panel.content.activeCellIndex = index;
+  window.jupyterapp.commands.execute('notebook:run-cell');
+  return true;
+}"""
+CELL_OUTPUT = """(source) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const cell = panel.content.widgets.find(c => c.model.sharedModel.getSource() === source);
+  if (cell.model.executionCount === null || panel.sessionContext.session.kernel.status !== 'idle')
+    return null;
+  const outputs = [];
+  for (let i = 0; i < cell.model.outputs.length; i++) {
+    outputs.push(cell.model.outputs.get(i).toJSON());
+  }
+  return outputs;
+}"""
+
+
+def _node_or_skip() -> None:
+    missing = hubrun.missing_node()
+    if missing:
+        if os.environ.get("LABKIT_REQUIRE_NODE"):
+            pytest.fail(f"LABKIT_REQUIRE_NODE is set, but {missing}")
+        pytest.skip(f"{missing}: the hub's configurable-http-proxy runs on Node.js")
+
+
+def assert_learner_edition(notebook: dict, where: str) -> None:
+    """Starter code in every exercise cell, no solution anywhere, no stored outputs."""
+    bank = exercises.all_exercises()
+    spots = 0
+    for index, cell in enumerate(notebook["cells"]):
+        at = f"{where}, cell {index}"
+        exercise_id = cell["metadata"].get("labkit", {}).get("exercise")
+        if exercise_id is not None:
+            spots += 1
+            assert cell["source"] == exercises.get(exercise_id).starter, f"{at}: not the starter"
+        for other in bank.values():
+            assert other.solution.strip() not in cell["source"], f"{at}: {other.id}'s solution"
+        assert "solution" not in cell["metadata"].get("tags", []), f"{at}: tagged solution"
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [], f"{at}: stored outputs (the answers)"
+    assert spots >= 2, f"{where}: no exercises found"
+
+
+def assert_cloned_this_checkout(hub: hubrun.Hub, name: str, clone: str) -> None:
+    """The clone in the learner's home is this checkout's HEAD, on branch main."""
+    folder = hub.homes / name / clone
+    head = subprocess.run(
+        ["git", "-C", str(folder), "rev-parse", "HEAD", "--abbrev-ref", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    ours = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert head == [ours, "main"], f"{name}: {folder} is at {head}, this checkout at {ours}"
+
+
+def http_learner(hub: hubrun.Hub, link: str, name: str) -> dict[str, float]:
+    """One learner over HTTP: link, login, spawn, clone, the start notebook, the check cell."""
+    fields = hubrun.link_fields(link)
+    learner = hubrun.Learner(hub, name)
+    learner.follow_link(link)
+    path = learner.pull()
+    assert path == fields["urlpath"], f"{name}: nbgitpuller sends the browser to {path}"
+    page = learner.get(path)
+    assert page.status_code == 200 and "jupyter-config-data" in page.text, f"{name}: {path}"
+    notebook_path = path.removeprefix("lab/tree/")
+    assert PurePosixPath(notebook_path).relative_to(hubrun.CLONE_NAME) == PurePosixPath(
+        START_NOTEBOOK
+    ), f"{name}: the link opens {notebook_path}, not the learner start page"
+    notebook = learner.notebook(notebook_path)
+    assert_learner_edition(notebook, f"{name}: {notebook_path}")
+    assert_cloned_this_checkout(hub, name, hubrun.CLONE_NAME)
+    settings = learner.get("lab/api/settings/@jupyterlab/apputils-extension:notification")
+    assert settings.status_code == 200, f"{name}: lab settings: {settings.status_code}"
+    # overrides.json becomes the schema's default, which a learner's own setting could change
+    news = settings.json()["schema"]["properties"]["fetchNews"]["default"]
+    assert news == "false", f"{name}: JupyterLab would ask to fetch news ({news!r})"
+    cell = learner.run_cell(notebook_path, hubrun.env_check_source(notebook))
+    assert (cell.status, cell.error) == ("ok", ""), f"{name}: {cell}\n{hub.logs()}"
+    assert hubrun.ENV_READY in cell.text, f"{name}: the check printed {cell.text!r}"
+    return learner.times
+
+
+def browser_learner(hub: hubrun.Hub, link: str, name: str) -> dict[str, float]:
+    """One learner in headless Chromium: log in, wait for the clone, run the check cell."""
+    from playwright import sync_api
+
+    # Only this learner's Lab exposes window.jupyterapp (to wait for the kernel): a config file
+    # in the home folder the spawner is about to use; the hub's own config stays as shipped.
+    config = hub.homes / name / ".jupyter" / "jupyter_server_config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({"LabApp": {"expose_app_in_browser": True}}), encoding="utf-8")
+    start = time.monotonic()
+    target = f"**/user/{name}/{hubrun.link_fields(link)['urlpath']}"
+    with sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(link)
+            page.fill("#username_input", name)
+            page.fill("#password_input", hub.password)
+            page.click("#login_submit")
+            page.wait_for_url(target, timeout=TIMEOUT_MS)  # spawn page, nbgitpuller, then Lab
+            page.wait_for_function(KERNEL_READY, timeout=TIMEOUT_MS)
+            source = hubrun.env_check_source(
+                {
+                    "cells": page.evaluate(
+                        "() => window.jupyterapp.shell.currentWidget.content.model.toJSON().cells"
+                    )
+                }
+            )
+            assert page.evaluate(RUN_ENV_CHECK, source), f"{name}: no environment-check cell"
+            outputs = page.wait_for_function(CELL_OUTPUT, arg=source, timeout=TIMEOUT_MS)
+            text = "".join(
+                "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+                for out in outputs.json_value()
+            )
+            assert hubrun.ENV_READY in text, f"{name}: the check cell showed {text!r}"
+            assert NEWS_PROMPT not in page.inner_text("body"), f"{name}: the news pop-up is up"
+            shot = ROOT / "test-output" / "hub-chromium.png"
+            shot.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(shot))
+        finally:
+            browser.close()
+    assert_cloned_this_checkout(hub, name, hubrun.CLONE_NAME)
+    return {"browser": time.monotonic() - start}
+
+
+def test_ten_learners_follow_the_guide_link_and_run_notebook_00(tmp_path: Path) -> None:
+    _node_or_skip()
+    # Without Chromium (or playwright) the tenth learner works over HTTP too, and the run says so.
+    use_browser = CHROMIUM.exists() and importlib.util.find_spec("playwright") is not None
+    hubrun.ensure_proxy()
+    start = time.monotonic()
+    with hubrun.git_daemon(tmp_path) as git, hubrun.jupyterhub(tmp_path) as hub:
+        link = hubrun.local_link(hubrun.guide_link(), hub.url, git)
+        names = [f"learner-{n:02d}" for n in range(1, LEARNERS + 1)]
+        with ThreadPoolExecutor(max_workers=LEARNERS) as pool:
+            runs = {
+                name: pool.submit(
+                    browser_learner if name == BROWSER_LEARNER and use_browser else http_learner,
+                    hub,
+                    link,
+                    name,
+                )
+                for name in names
+            }
+            times = {name: run.result() for name, run in runs.items()}
+        assert set(hub.servers()) == set(names), "every learner has a running server"
+    wall = time.monotonic() - start
+    recorded = sorted(str(p.relative_to(hub.progress)) for p in hub.progress.rglob("*"))
+    print(
+        f"\nhub test: {LEARNERS} learners in {wall:.1f} s; progress files in {hub.progress}: "
+        f"{recorded or 'none'}"
+    )
+    for name, steps in times.items():
+        print(f"  {name}: " + ", ".join(f"{step} {sec:.1f} s" for step, sec in steps.items()))
+    if not use_browser:
+        print(f"  (no Chromium at {CHROMIUM} or no playwright: {BROWSER_LEARNER} used HTTP)")
