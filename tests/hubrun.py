@@ -213,6 +213,25 @@ class Hub:
                     found[child.environ().get("JUPYTERHUB_USER", "?")] = child
         return found
 
+    def memory(self, name: str) -> tuple[int, int]:
+        """Resident memory (bytes) of a user's server, and of everything it started (kernels)."""
+        server = self.servers()[name]
+        children = 0
+        for child in server.children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                children += child.memory_info().rss
+        return server.memory_info().rss, children
+
+    def cpu_seconds(self, name: str) -> float:
+        """CPU time (user + system) a user's server and what it started have used so far."""
+        total = 0.0
+        server = self.servers()[name]
+        for process in (server, *server.children(recursive=True)):
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system + times.children_user + times.children_system
+        return total
+
     def proxy(self) -> psutil.Process | None:
         for child in _descendants(self.proc.pid):
             with contextlib.suppress(psutil.Error):
@@ -371,11 +390,19 @@ class Learner:
         return response.json()["content"]
 
     def run_cell(self, notebook_path: str, code: str) -> Cell:
-        """Start a kernel for the notebook (as opening it does), run code over the websocket."""
+        """Open the notebook's kernel (as opening the notebook does) and run one cell in it."""
         start = time.monotonic()
+        with self.kernel(notebook_path) as kernel:
+            cell = kernel.run(code)
+        self._timed("first cell", start)
+        return cell
+
+    @contextlib.contextmanager
+    def kernel(self, notebook_path: str) -> Iterator[Kernel]:
+        """A session and kernel for the notebook, connected over the websocket; both closed."""
         xsrf = self.http.cookies.get("_xsrf", path=f"/user/{self.name}/")
-        headers = {"X-XSRFToken": xsrf}
-        session = self.http.post(
+        headers = {"X-XSRFToken": xsrf}  # cookie-authenticated API calls need the xsrf token
+        response = self.http.post(
             f"{self.base}api/sessions",
             json={
                 "path": notebook_path,
@@ -386,48 +413,55 @@ class Learner:
             headers=headers,
             timeout=STEP_TIMEOUT,
         )
-        assert session.status_code == 201, f"{self.name}: sessions: {session.status_code}"
-        kernel = session.json()["kernel"]["id"]
+        assert response.status_code == 201, f"{self.name}: sessions: {response.status_code}"
+        session = response.json()
         try:
-            cell = self._execute(kernel, code, xsrf)
+            http_url = f"{self.base}api/kernels/{session['kernel']['id']}/channels"
+            request = self.http.prepare_request(requests.Request("GET", http_url))
+            ws_url = http_url.replace("http://", "ws://", 1) + f"?session_id={uuid.uuid4().hex}"
+            ws = websocket.create_connection(
+                ws_url, header=[f"Cookie: {request.headers['Cookie']}"], timeout=STEP_TIMEOUT
+            )
+            try:
+                yield Kernel(ws, self.name)
+            finally:
+                ws.close()
         finally:
             self.http.delete(
-                f"{self.base}api/sessions/{session.json()['id']}",
-                headers=headers,
-                timeout=STEP_TIMEOUT,
+                f"{self.base}api/sessions/{session['id']}", headers=headers, timeout=STEP_TIMEOUT
             )
-        self._timed("first cell", start)
-        return cell
 
-    def _execute(self, kernel: str, code: str, xsrf: str) -> Cell:
-        http_url = f"{self.base}api/kernels/{kernel}/channels"
-        cookie = self.http.prepare_request(requests.Request("GET", http_url)).headers["Cookie"]
-        ws_url = http_url.replace("http://", "ws://", 1) + f"?session_id={uuid.uuid4().hex}"
-        ws = websocket.create_connection(ws_url, header=[f"Cookie: {cookie}"], timeout=STEP_TIMEOUT)
-        try:
-            msg_id = uuid.uuid4().hex
-            ws.send(json.dumps(_execute_request(msg_id, self.name, code)))
-            status, text, error, idle = "", [], "", False
-            deadline = time.monotonic() + STEP_TIMEOUT
-            while not (status and idle):
-                assert time.monotonic() < deadline, f"{self.name}: no reply to the cell"
-                msg = json.loads(ws.recv())
-                if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                    continue
-                kind, content = msg["msg_type"], msg["content"]
-                if kind == "execute_reply":
-                    status = content["status"]
-                elif kind == "status":
-                    idle = content["execution_state"] == "idle"
-                elif kind == "stream":
-                    text.append(content["text"])
-                elif kind in ("execute_result", "display_data"):
-                    text.append(content["data"].get("text/plain", ""))
-                elif kind == "error":
-                    error = f"{content['ename']}: {content['evalue']}"
-            return Cell(status, "".join(text), error)
-        finally:
-            ws.close()
+
+@dataclass
+class Kernel:
+    """A kernel's websocket (the default JSON protocol, one message per frame)."""
+
+    ws: websocket.WebSocket
+    user: str
+
+    def run(self, code: str) -> Cell:
+        """Send an execute_request; collect its outputs until the reply and the idle status."""
+        msg_id = uuid.uuid4().hex
+        self.ws.send(json.dumps(_execute_request(msg_id, self.user, code)))
+        status, text, error, idle = "", [], "", False
+        deadline = time.monotonic() + STEP_TIMEOUT
+        while not (status and idle):
+            assert time.monotonic() < deadline, f"{self.user}: no reply to the cell"
+            msg = json.loads(self.ws.recv())
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            if kind == "execute_reply":
+                status = content["status"]
+            elif kind == "status":
+                idle = content["execution_state"] == "idle"
+            elif kind == "stream":
+                text.append(content["text"])
+            elif kind in ("execute_result", "display_data"):
+                text.append(content["data"].get("text/plain", ""))
+            elif kind == "error":
+                error = f"{content['ename']}: {content['evalue']}"
+        return Cell(status, "".join(text), error)
 
 
 def _execute_request(msg_id: str, user: str, code: str) -> dict:
