@@ -10,7 +10,9 @@ headless Chromium, where the "Jupyter news" pop-up must not appear.
 
 Needs node and npm for the proxy (the test runs `npm ci` if `make hub-deps` has not); without
 them it skips and says why, unless LABKIT_REQUIRE_NODE is set (CI), which makes that a failure.
-Every process it starts is stopped at the end, passed or failed.
+Every process it starts is stopped at the end, passed or failed. Each learner's server and kernel
+must fit in the memory z2jh-config.yaml guarantees; that file is not run here (no Kubernetes),
+but its values and the image recipe (repo2docker's Dockerfile, a dry run) are checked below.
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from importlib import metadata
 from pathlib import Path, PurePosixPath
 
 import hubrun
 import pytest
+import yaml
 from labserver import ROOT
 from test_browser import CHROMIUM, CHROMIUM_ARGS, KERNEL_READY
 
@@ -34,6 +40,9 @@ LEARNERS = 10
 BROWSER_LEARNER = "learner-10"
 START_NOTEBOOK = "learner/00-start-here.ipynb"  # what the guide's link must open
 TIMEOUT_MS = int(hubrun.STEP_TIMEOUT * 1000)
+MB = 1024 * 1024
+Z2JH = hubrun.DEPLOY / "z2jh-config.yaml"
+APPENDIX = hubrun.DEPLOY / "repo2docker-appendix"
 NEWS_PROMPT = "official Jupyter news"  # JupyterLab's pop-up asks "...get notified about..."
 
 RUN_ENV_CHECK = """(source) => {
@@ -120,10 +129,14 @@ def http_learner(hub: hubrun.Hub, link: str, name: str) -> dict[str, float]:
     # overrides.json becomes the schema's default, which a learner's own setting could change
     news = settings.json()["schema"]["properties"]["fetchNews"]["default"]
     assert news == "false", f"{name}: JupyterLab would ask to fetch news ({news!r})"
-    cell = learner.run_cell(notebook_path, hubrun.env_check_source(notebook))
+    start = time.monotonic()
+    with learner.kernel(notebook_path) as kernel:
+        cell = kernel.run(hubrun.env_check_source(notebook))
+        learner.times["first cell"] = time.monotonic() - start
+        memory = sum(hub.memory(name))
     assert (cell.status, cell.error) == ("ok", ""), f"{name}: {cell}\n{hub.logs()}"
     assert hubrun.ENV_READY in cell.text, f"{name}: the check printed {cell.text!r}"
-    return learner.times
+    return {**learner.times, "MB": memory / MB}
 
 
 def browser_learner(hub: hubrun.Hub, link: str, name: str) -> dict[str, float]:
@@ -193,6 +206,10 @@ def test_ten_learners_follow_the_guide_link_and_run_notebook_00(tmp_path: Path) 
             }
             times = {name: run.result() for name, run in runs.items()}
         assert set(hub.servers()) == set(names), "every learner has a running server"
+    # z2jh-config.yaml's memory guarantee was sized from these figures: it must still hold them.
+    guarantee = megabytes(z2jh_values()["singleuser"]["memory"]["guarantee"])
+    used = {name: steps["MB"] for name, steps in times.items() if "MB" in steps}
+    assert max(used.values()) < guarantee, f"server + kernel (MB) outgrew z2jh's guarantee: {used}"
     wall = time.monotonic() - start
     recorded = sorted(str(p.relative_to(hub.progress)) for p in hub.progress.rglob("*"))
     print(
@@ -200,6 +217,52 @@ def test_ten_learners_follow_the_guide_link_and_run_notebook_00(tmp_path: Path) 
         f"{recorded or 'none'}"
     )
     for name, steps in times.items():
-        print(f"  {name}: " + ", ".join(f"{step} {sec:.1f} s" for step, sec in steps.items()))
+        print(f"  {name}: " + ", ".join(f"{step} {sec:.1f}" for step, sec in steps.items()))
     if not use_browser:
         print(f"  (no Chromium at {CHROMIUM} or no playwright: {BROWSER_LEARNER} used HTTP)")
+
+
+def z2jh_values() -> dict:
+    return yaml.safe_load(Z2JH.read_text(encoding="utf-8"))
+
+
+def megabytes(quantity: str) -> float:
+    """A Kubernetes memory quantity in MB: 512M, 1G, 1Gi, 900Mi."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(M|G|Mi|Gi)", quantity)
+    assert match, f"not a memory quantity z2jh accepts here: {quantity!r}"
+    scale = {"M": 1e6, "G": 1e9, "Mi": 2**20, "Gi": 2**30}[match[2]]
+    return float(match[1]) * scale / MB
+
+
+def test_z2jh_config_sizes_culls_and_keeps_the_password_out() -> None:
+    """Untested on Kubernetes here: at least the values the README relies on are there."""
+    values = z2jh_values()
+    single = values["singleuser"]
+    assert megabytes(single["memory"]["guarantee"]) < megabytes(single["memory"]["limit"])
+    assert 0 < single["cpu"]["guarantee"] < single["cpu"]["limit"]
+    assert values["cull"]["enabled"] and values["cull"]["timeout"] >= 1800
+    assert values["prePuller"]["hook"]["enabled"] and values["prePuller"]["continuous"]["enabled"]
+    assert single["extraEnv"]["LABKIT_PROGRESS_DIR"].startswith("/")
+    assert single["defaultUrl"] == "/lab"
+    hub = values["hub"]["config"]
+    assert hub["JupyterHub"]["authenticator_class"] == "shared-password"
+    assert "SharedPasswordAuthenticator" not in hub, "the room's password goes in with --set"
+    assert single["image"]["tag"] not in ("latest", ""), "a fixed image tag per workshop"
+
+
+def test_z2jh_image_is_built_from_binder_and_adds_nbgitpuller() -> None:
+    """repo2docker's Dockerfile for the image (a dry run, no Docker): binder/ plus nbgitpuller."""
+    exe = Path(sys.executable).parent / "repo2docker"
+    assert exe.exists(), f"{exe} not found: install the test extras (pip install -e '.[test]')"
+    appendix = APPENDIX.read_text(encoding="utf-8").strip()
+    command = [str(exe), "--no-build", "--no-run", "--debug", "--appendix", appendix, "."]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    dockerfile = result.stdout
+    assert '--file "binder/environment.yml"' in dockerfile
+    assert "RUN ./binder/postBuild" in dockerfile
+    assert dockerfile.rstrip().endswith(appendix), "the appendix runs last"
+    # The same nbgitpuller the local hub test ran (the venv's), installed into the image's env.
+    pinned = re.search(r"nbgitpuller==(\S+)", appendix)
+    assert pinned and pinned[1] == metadata.version("nbgitpuller"), appendix
+    assert "${NB_PYTHON_PREFIX}/bin/python -m pip install" in appendix

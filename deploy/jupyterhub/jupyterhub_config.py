@@ -81,12 +81,16 @@ c.Spawner.args = [
     # No "get notified about official Jupyter news?" pop-up and no update check (both would
     # reach beyond the machine): JupyterLab reads overrides.json from this folder.
     f"--LabApp.app_settings_dir={HERE / 'lab-settings'}",
+    # A kernel idle for an hour is shut down: learners who open every notebook keep the memory
+    # of the ones they use (about 125 MB per kernel, bench/hub.py).
+    "--MappingKernelManager.cull_idle_timeout=3600",
+    "--MappingKernelManager.cull_interval=300",
 ]
 if os.geteuid() == 0:  # containers and cloud VMs often run everything as root
     c.Spawner.args.append("--allow-root")
 c.Spawner.environment = {"LABKIT_PROGRESS_DIR": str(progress)}
 # A room of learners clicking at once on a small machine: start-up takes longer than alone
-# (10 servers on 2 cores: about 20 s each, measured by bench/hub.py).
+# (10 servers at once on 2 cores: about 45 s each, measured by bench/hub.py).
 c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 300
 c.JupyterHub.concurrent_spawn_limit = 200
