@@ -344,6 +344,24 @@ class Learner:
         self.puller_page = page.text
         return page.url
 
+    def follow_link_again(self, link: str) -> None:
+        """Click the link again, logged in and with the server running: straight to nbgitpuller."""
+        page = self.http.get(link, timeout=STEP_TIMEOUT)
+        assert page.status_code == 200, f"{self.name}: {page.url} gave {page.status_code}"
+        assert urlsplit(page.url).path == f"/user/{self.name}/git-pull", page.url
+        self.puller_page = page.text
+
+    def save_notebook(self, path: str, notebook: dict) -> None:
+        """Save a notebook as JupyterLab does (the contents API's PUT)."""
+        xsrf = self.http.cookies.get("_xsrf", path=f"/user/{self.name}/")
+        response = self.http.put(
+            f"{self.base}api/contents/{path}",
+            json={"type": "notebook", "format": "json", "content": notebook},
+            headers={"X-XSRFToken": xsrf},
+            timeout=STEP_TIMEOUT,
+        )
+        assert response.status_code == 200, f"{self.name}: save {path}: {response.status_code}"
+
     def _wait_for_spawn(self) -> None:
         """Read the hub's progress event stream (what the spawn-pending page shows) to ready."""
         xsrf = self.http.cookies.get("_xsrf", path="/hub/")

@@ -40,6 +40,8 @@ LEARNERS = 10
 BROWSER_LEARNER = "learner-10"
 START_NOTEBOOK = "learner/00-start-here.ipynb"  # what the guide's link must open
 TIMEOUT_MS = int(hubrun.STEP_TIMEOUT * 1000)
+EDITING_LEARNER = "learner-01"  # edits an exercise, then clicks the link again
+MY_ANSWER = 'answer = ["header", "payload", "signature"]'
 MB = 1024 * 1024
 Z2JH = hubrun.DEPLOY / "z2jh-config.yaml"
 APPENDIX = hubrun.DEPLOY / "repo2docker-appendix"
@@ -134,9 +136,33 @@ def http_learner(hub: hubrun.Hub, link: str, name: str) -> dict[str, float]:
         cell = kernel.run(hubrun.env_check_source(notebook))
         learner.times["first cell"] = time.monotonic() - start
         memory = sum(hub.memory(name))
+        # An exercise, for LABKIT_PROGRESS_DIR: odd learners solve 00.1, even ones get it wrong.
+        solved = int(name.rsplit("-", 1)[1]) % 2 == 1
+        answer = exercises.get("00.1").solution if solved else 'answer = ["header", "body"]'
+        verdict = kernel.run(f'{answer}\ncheck("00.1", answer)')
+    assert (verdict.status, verdict.error) == ("ok", ""), f"{name}: check: {verdict}"
+    expected = "✅ 00.1 correct" if solved else "❌ 00.1 not yet"
+    assert verdict.text.startswith(expected), f"{name}: check printed {verdict.text!r}"
     assert (cell.status, cell.error) == ("ok", ""), f"{name}: {cell}\n{hub.logs()}"
     assert hubrun.ENV_READY in cell.text, f"{name}: the check printed {cell.text!r}"
+    if name == EDITING_LEARNER:
+        learner_edits_then_follows_the_link_again(learner, link, notebook_path, notebook)
     return {**learner.times, "MB": memory / MB}
+
+
+def learner_edits_then_follows_the_link_again(
+    learner: hubrun.Learner, link: str, path: str, notebook: dict
+) -> None:
+    """The guide's promise: clicking the link again pulls without overwriting a learner's work."""
+    cell = next(c for c in notebook["cells"] if c["metadata"].get("labkit", {}).get("exercise"))
+    cell["source"] = MY_ANSWER
+    learner.save_notebook(path, notebook)
+    clone = learner.times["clone"]
+    learner.follow_link_again(link)
+    learner.pull()
+    learner.times["clone"], learner.times["pull again"] = clone, learner.times["clone"]
+    kept = [c["source"] for c in learner.notebook(path)["cells"]]
+    assert MY_ANSWER in kept, f"{learner.name}: the second pull overwrote the learner's answer"
 
 
 def browser_learner(hub: hubrun.Hub, link: str, name: str) -> dict[str, float]:
