@@ -64,7 +64,7 @@ test: lint unit notebooks
 lint: $(STAMP) dirs
 	$(BIN)/ruff check .
 
-unit: $(STAMP) dirs node-deps sam-cli
+unit: $(STAMP) dirs node-deps sam-cli hub-deps
 	$(BIN)/pytest tests
 
 # Strict nbval over the instructor copies. The learner edition stores no outputs, so nbval would
@@ -79,7 +79,7 @@ execute: $(STAMP) dirs
 	for nb in $(NB); do $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; done
 
 clean:
-	rm -rf $(VENV) $(CACHE) .pytest_cache .hypothesis deploy/article-node/node_modules
+	rm -rf $(VENV) $(CACHE) .pytest_cache .hypothesis deploy/article-node/node_modules deploy/jupyterhub/node_modules
 
 # --- jwt_tool against every preset (bench/jwt_tool_presets.py) ---------------------------------
 # Real jwt_tool 2.2.7 (ticarpi/jwt_tool at JWT_TOOL_COMMIT), never part of the kit: put its
@@ -137,3 +137,31 @@ $(SAM_STAMP):
 	$(SAM_VENV)/bin/python -m pip install --quiet "aws-sam-cli==$(SAM_CLI_VERSION)"
 	rm -f $(SAM_VENV)/.installed-*
 	touch $@
+
+# --- A local JupyterHub for a workshop room (deploy/jupyterhub) ---------------------------------
+# `make hub-deps` installs the configurable-http-proxy that deploy/jupyterhub/package-lock.json
+# pins, with `npm ci` (no install scripts), into deploy/jupyterhub/node_modules; it runs again only
+# when package.json or the lockfile change. tests/test_jupyterhub.py needs it (and runs the same
+# `npm ci` itself if this has not run); without node and npm that test skips and says why.
+# `make hub HUB_PASSWORD=...` starts the hub on http://$(HOST):$(HUB_PORT) for a room; see
+# deploy/jupyterhub/README.md. `make bench-hub` measures it with 10 learners (bench/hub.py).
+HUB_DIR := deploy/jupyterhub
+HUB_STAMP := $(HUB_DIR)/node_modules/.labkit-installed
+HUB_PORT ?= 8000
+HUB_PASSWORD ?=
+
+.PHONY: hub-deps hub bench-hub
+hub-deps: $(HUB_STAMP)
+
+$(HUB_STAMP): $(HUB_DIR)/package.json $(HUB_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "make hub-deps: npm not found (Debian: apt-get install nodejs npm)" >&2; exit 2; }
+	npm ci --prefix $(HUB_DIR) --ignore-scripts --no-audit --no-fund
+	touch $@
+
+hub: $(STAMP) dirs hub-deps
+	@test -x $(BIN)/jupyterhub || { echo "make hub: no jupyterhub in $(VENV) (pip install jupyterhub nbgitpuller, or make install)" >&2; exit 2; }
+	LABKIT_HUB_PASSWORD="$(HUB_PASSWORD)" LABKIT_HUB_PORT=$(HUB_PORT) LABKIT_STRICT_EXERCISES= \
+		$(BIN)/jupyterhub -f $(HUB_DIR)/jupyterhub_config.py
+
+bench-hub: $(STAMP) dirs hub-deps
+	$(BIN)/python bench/hub.py
