@@ -101,9 +101,10 @@ NOTEBOOKS = (
         "Lambda authorizer",
         25,
         15,
-        "The source article's Node.js authorizer in Python and what is wrong with it; TOKEN, "
-        "REQUEST and HTTP API events; IAM policies; 401, 403 and 500 for real; the policy "
-        "cache and its pitfalls; the JWT authorizer; the SAM template.",
+        "The source article's Node.js authorizer, run under Node.js and as its Python port, and "
+        "what is wrong with it; TOKEN, REQUEST and HTTP API events; IAM policies; 401, 403 and "
+        "500 for real; the policy cache, its pitfalls and $context.routeKey; AWS's JWT "
+        "authorizers (HTTP API and REST API); the SAM template.",
     ),
     Notebook(
         "10-api-platform.ipynb",
