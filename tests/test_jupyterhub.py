@@ -34,6 +34,7 @@ import yaml
 from labserver import ROOT
 from test_browser import CHROMIUM, CHROMIUM_ARGS, KERNEL_READY
 
+import labkit.progress
 from labkit import exercises
 
 LEARNERS = 10
@@ -237,15 +238,44 @@ def test_ten_learners_follow_the_guide_link_and_run_notebook_00(tmp_path: Path) 
     used = {name: steps["MB"] for name, steps in times.items() if "MB" in steps}
     assert max(used.values()) < guarantee, f"server + kernel (MB) outgrew z2jh's guarantee: {used}"
     wall = time.monotonic() - start
-    recorded = sorted(str(p.relative_to(hub.progress)) for p in hub.progress.rglob("*"))
-    print(
-        f"\nhub test: {LEARNERS} learners in {wall:.1f} s; progress files in {hub.progress}: "
-        f"{recorded or 'none'}"
-    )
+    report = the_room_s_progress(hub.progress, [n for n in names if n != BROWSER_LEARNER])
+    print(f"\nhub test: {LEARNERS} learners in {wall:.1f} s\n{report}")
     for name, steps in times.items():
         print(f"  {name}: " + ", ".join(f"{step} {sec:.1f}" for step, sec in steps.items()))
     if not use_browser:
         print(f"  (no Chromium at {CHROMIUM} or no playwright: {BROWSER_LEARNER} used HTTP)")
+
+
+LABKIT = str(Path(sys.executable).with_name("labkit"))  # the console script of this venv
+
+
+def the_room_s_progress(folder: Path, checkers: list[str]) -> str:
+    """What ``labkit workshop progress`` says after every learner but one ran ``check("00.1")``.
+
+    Each server had ``LABKIT_PROGRESS_DIR`` from the hub's config and its own ``JUPYTERHUB_USER``:
+    one file per learner, odd learners passed, even ones failed, nothing for the browser learner.
+    """
+    progress = labkit.progress.read(folder)
+    states = progress.states()
+    assert sorted(states) == sorted(checkers), f"progress files for {sorted(states)}"
+    expected = {
+        name: "passed" if int(name.rsplit("-", 1)[1]) % 2 == 1 else "failed" for name in checkers
+    }
+    assert {name: states[name]["00.1"] for name in states} == expected
+    assert progress.skipped == 0 and not progress.unreadable
+    cli = subprocess.run(
+        [LABKIT, "workshop", "progress", str(folder), "--json"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert cli.returncode == 0, cli.stderr
+    stuck = {row["exercise"]: row["users"] for row in json.loads(cli.stdout)["stuck"]}
+    failed = sorted(name for name, status in expected.items() if status == "failed")
+    assert sorted(stuck["00.1"]) == failed, f"where the room is stuck: {stuck}"
+    table = subprocess.run(
+        [LABKIT, "workshop", "progress", str(folder)],
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+    return table.stdout
 
 
 def z2jh_values() -> dict:
