@@ -7,8 +7,9 @@ The screenshot lands in test-output/ (gitignored) for a person to look at.
 Every verdict starts with ✅ or ❌, and Debian's Chromium has no font for them unless an emoji
 font is installed (CI: fonts-noto-color-emoji, .ci/run): without one a learner sees a box. The
 emoji test finds that font with fc-list (or skips and says why, except under CI, where a missing
-font fails), then checks the ✅ of a real verdict in the page is drawn in colour, next to a
-character no font has, which is drawn as the missing-glyph box.
+font fails), then checks that the ✅ of a stored verdict, drawn in the page with the font
+family and size Lab gives outputs, comes out in colour, next to a character no font has, which
+comes out as the grey missing-glyph box.
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ START_PAGES = {  # make lab's EDITION -> the page it opens (None: the default, n
     None: "learner/00-start-here.ipynb",
     "instructor": "notebooks/00-start-here.ipynb",
 }
-STAMP = ".venv/.installed"  # the Makefile's runtime install stamp (`make lab`)
-TEST_STAMP = ".venv/.installed-test"  # the test tools' stamp (`make test`)
+# The Makefile's install stamps: the runtime (`make lab`) and the test tools (`make test`).
+STAMP, TEST_STAMP = ".venv/.installed", ".venv/.installed-test"
 NO_NEWS_FILE = ROOT / ".venv" / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
 NOTIFICATION = "@jupyterlab/apputils-extension:notification"
 NO_NEWS = {"fetchNews": "false", "checkForUpdates": False}
@@ -252,7 +252,7 @@ def test_make_lab_installs_the_runtime_only_and_make_test_adds_the_test_extra(
     assert both.index(runtime) < both.index(test_extra), both
 
     venv.mkdir()  # after `make lab`: make test adds only the test extra
-    (venv / ".installed").touch()
+    (venv / Path(STAMP).name).touch()
     overrides = venv / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
     overrides.parent.mkdir(parents=True)
     overrides.touch()
@@ -260,9 +260,9 @@ def test_make_lab_installs_the_runtime_only_and_make_test_adds_the_test_extra(
     assert test_extra in after_lab and runtime not in after_lab, after_lab
     assert "-m venv" not in after_lab and "no_news" not in after_lab, after_lab
 
-    (venv / ".installed-test").touch()  # after `make test`: make lab installs nothing
+    (venv / Path(TEST_STAMP).name).touch()  # after `make test`: make lab installs nothing
     now = time.time()
-    os.utime(venv / ".installed-test", (now + 1, now + 1))  # newer than the runtime stamp
+    os.utime(venv / Path(TEST_STAMP).name, (now + 1, now + 1))  # newer than the runtime stamp
     after_test = dry_run("lab", venv)
     assert "pip install" not in after_test and "-m venv" not in after_test, after_test
     assert "jupyter lab" in after_test, after_test
