@@ -6,7 +6,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8888
 VENV := .venv
 BIN := $(VENV)/bin
+# Two installs, two stamps: `make lab` needs only the runtime dependencies (pip install -e .);
+# `make test` adds the test tools on top (pip install -e '.[test]'). Either order installs each
+# part once.
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+# JupyterLab's "fetch Jupyter news?" pop-up off, for this venv's Lab (binder/no_news.py).
+NO_NEWS := $(VENV)/share/jupyter/lab/settings/overrides.json
 CACHE := $(CURDIR)/.cache
 
 # Keep Jupyter, IPython and matplotlib state inside the checkout, not in $HOME.
@@ -23,9 +29,11 @@ export LABKIT_STRICT_EXERCISES := 1
 
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval-sanitize.cfg
 
-.PHONY: lab learner test install dirs lint unit notebooks execute clean bench-jwt-tool
+.PHONY: lab learner test install install-test dirs lint unit notebooks execute clean bench-jwt-tool
 
-install: $(STAMP)
+# What `make lab` needs; `make install-test` adds what `make test` needs.
+install: $(STAMP) $(NO_NEWS)
+install-test: install $(TEST_STAMP)
 
 # Jupyter and IPython warn when their state folders are missing.
 dirs:
@@ -34,8 +42,15 @@ dirs:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
+
+$(NO_NEWS): binder/no_news.py $(STAMP)
+	$(BIN)/python binder/no_news.py $(NO_NEWS)
 
 # Extra JupyterLab flags, e.g. `make lab LAB_ARGS=--no-browser` on a server.
 LAB_ARGS ?=
@@ -46,36 +61,43 @@ EDITION ?= learner
 START_learner := learner/00-start-here.ipynb
 START_instructor := notebooks/00-start-here.ipynb
 START = $(START_$(EDITION))
+# Jupyter refuses to run as root without --allow-root; containers, cloud VMs and workshop images
+# often are root, so pass it there (and only there).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-lab: $(STAMP) dirs
+# LabApp.default_url (not a positional path, whose printed URL is the Launcher's /lab, and not
+# ServerApp.default_url, which JupyterLab overrides with its own) makes the printed URL, the
+# browser it opens and a bare http://HOST:PORT/ all land on the start notebook.
+lab: install dirs
 	@test -n "$(START)" || { echo "make lab: EDITION=$(EDITION)? use learner or instructor" >&2; exit 2; }
-	LABKIT_STRICT_EXERCISES= $(BIN)/jupyter lab --ip $(HOST) --port $(PORT) \
-		--ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) $(START)
+	@test -f "$(START)" || { echo "make lab: $(START) is missing (make learner builds learner/)" >&2; exit 2; }
+	LABKIT_STRICT_EXERCISES= $(BIN)/jupyter lab --ip $(HOST) --port $(PORT) $(ALLOW_ROOT) \
+		--ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/$(START) $(LAB_ARGS)
 
 # The learner edition, committed in learner/ (what every learner link opens): run after changing
 # anything in notebooks/ (tests/test_workshop.py fails until you do). It first puts the
 # instructor-only banner at the top of every instructor notebook (again: it is idempotent).
-learner: $(STAMP)
+learner: install
 	$(BIN)/python -c "from labkit import workshop; workshop.mark_instructor_copies('notebooks')"
 	$(BIN)/labkit workshop build learner/
 
 test: lint unit notebooks
 
-lint: $(STAMP) dirs
+lint: install-test dirs
 	$(BIN)/ruff check .
 
-unit: $(STAMP) dirs node-deps sam-cli hub-deps
+unit: install-test dirs node-deps sam-cli hub-deps
 	$(BIN)/pytest tests
 
 # Strict nbval over the instructor copies. The learner edition stores no outputs, so nbval would
 # compare nothing there; tests/test_workshop.py (in `make unit`) runs each learner notebook top to
 # bottom in a real kernel instead and asserts every exercise reports "not attempted".
-notebooks: $(STAMP) dirs
+notebooks: install-test dirs
 	$(BIN)/pytest $(NBVAL) notebooks
 
 # Re-execute notebooks and store their outputs: `make execute` or `make execute NB=notebooks/01-*.ipynb`
 NB ?= notebooks/*.ipynb
-execute: $(STAMP) dirs
+execute: install dirs
 	for nb in $(NB); do $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False "$$nb" || exit 1; done
 
 clean:
@@ -117,7 +139,7 @@ $(ARTICLE_NODE_STAMP): $(ARTICLE_NODE)/package.json $(ARTICLE_NODE)/package-lock
 # Chromium, as tests/test_handout.py does in a temp folder: build/handout.pdf, not committed, so it
 # never goes stale. Needs Debian's chromium (/usr/bin/chromium) and the test tools (playwright).
 .PHONY: handout
-handout: $(STAMP)
+handout: install-test
 	@mkdir -p build
 	$(BIN)/python tests/test_handout.py build/handout.pdf
 
@@ -158,10 +180,10 @@ $(HUB_STAMP): $(HUB_DIR)/package.json $(HUB_DIR)/package-lock.json
 	npm ci --prefix $(HUB_DIR) --ignore-scripts --no-audit --no-fund
 	touch $@
 
-hub: $(STAMP) dirs hub-deps
+hub: install-test dirs hub-deps
 	@test -x $(BIN)/jupyterhub || { echo "make hub: no jupyterhub in $(VENV) (pip install jupyterhub nbgitpuller, or make install)" >&2; exit 2; }
 	LABKIT_HUB_PASSWORD="$(HUB_PASSWORD)" LABKIT_HUB_PORT=$(HUB_PORT) LABKIT_STRICT_EXERCISES= \
 		$(BIN)/jupyterhub -f $(HUB_DIR)/jupyterhub_config.py
 
-bench-hub: $(STAMP) dirs hub-deps
+bench-hub: install-test dirs hub-deps
 	$(BIN)/python bench/hub.py
