@@ -44,7 +44,7 @@ def template() -> dict:
 
 def test_cfn_lint_passes_offline() -> None:
     cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
-    assert cfn_lint, "cfn-lint is in the test extra: make install"
+    assert cfn_lint, "cfn-lint is in the test extra: make install-test"
     result = subprocess.run(
         [cfn_lint, str(TEMPLATE)], capture_output=True, text=True, timeout=120, check=False
     )
