@@ -340,22 +340,22 @@ class Gateway:
     def _authorize(self, request: Request, route: Route) -> _Decided:
         if self.jwt is not None:  # an HTTP API ("jwt") or REST API ("rest-jwt") JWT authorizer
             return self._authorize_jwt(request, route)
-        identity = self._identity(request, route)
+        identity, key = self._identity(request, route)
         if identity is None and self._identity_required:
             return self._deny(request, 401, UNAUTHORIZED, "missing identity source", "-")
         validation = self.token_validation if self.authorizer_type == "TOKEN" else None
         if validation is not None and identity and not validation.fullmatch(identity[0]):
             return self._deny(request, 401, UNAUTHORIZED, "token validation regex", "-")
         arn = self.method_arn(request.method, request.path)
-        answer = self.cache.get(identity) if identity is not None else None
+        answer = self.cache.get(key) if key is not None else None
         cache = "hit" if answer is not None else "miss"
         if answer is None:
             outcome = self._call_authorizer(request, route, arn, identity or ())
             if isinstance(outcome, _Decided):
                 return outcome
             answer = outcome
-            if identity is not None:
-                self.cache.put(identity, answer)
+            if key is not None:
+                self.cache.put(key, answer)
         return self._apply(request, arn, answer, cache)
 
     @property
@@ -479,24 +479,37 @@ class Gateway:
 
     # Events --------------------------------------------------------------------------------------
 
-    def _identity(self, request: Request, route: Route) -> tuple[str, ...] | None:
-        """The identity source values, or None if any is missing or empty (-> 401, no call)."""
+    def _identity(
+        self, request: Request, route: Route
+    ) -> tuple[tuple[str, ...] | None, tuple[tuple[str, ...], ...] | None]:
+        """The identity source values and the cache key, or ``(None, None)`` if any is missing.
+
+        A value is the source's first (the one checked for presence and shown as
+        ``identitySource`` / ``authorizationToken``). The cache key holds EVERY value of
+        each source, in order: the event shows the authorizer all of them
+        (``multiValueQueryStringParameters``, 2.0's comma-joined ``queryStringParameters``),
+        so a key made of the first alone let ``?tenant=acme&tenant=mine`` cache an answer
+        about ``mine`` under ``acme`` for the next request (kit's red-team finding). Two
+        requests now share a cached answer only if the authorizer would have been shown the
+        same identity data.
+        """
         context: dict[str, str] | None = None
-        values = []
+        values, key = [], []
         for where, name in self.identity_sources:
             if where == "header":
-                value = request.headers.get(name)
+                every = request.headers.getlist(name)
             elif where == "querystring":
-                value = request.args.get(name)
+                every = request.args.getlist(name)
             elif where == "stageVariables":
-                value = self.stage_variables.get(name)
+                every = [self.stage_variables[name]] if name in self.stage_variables else []
             else:
                 context = context if context is not None else self._context(request, route)
-                value = context.get(name)
-            if value is None or not value.strip():
-                return None
-            values.append(value)
-        return tuple(values)
+                every = [context[name]] if name in context else []
+            if not every or not every[0].strip():
+                return None, None
+            values.append(every[0])
+            key.append(tuple(every))
+        return tuple(values), tuple(key)
 
     def _context(self, request: Request, route: Route) -> dict[str, str]:
         """The ``$context`` variables an identity source can name, for this request."""
