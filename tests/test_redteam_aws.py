@@ -9,14 +9,21 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import http.server
+import json
+import threading
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client
 
+from labkit import tokens
 from labkit.aws import FrozenClock, serve
 from labkit.aws.gateway import Gateway, Route
+from labkit.aws.idp import IdentityProvider
+from labkit.aws.jwt_authorizer import REFETCH_INTERVAL, RestJwtAuthorizer, TrustedIssuer
 from labkit.aws.policy import AuthPolicy
 
 NOW = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone.utc)
@@ -121,3 +128,108 @@ def test_two_requests_share_a_cached_answer_only_with_the_same_identity_values(
 
 def _allow(event: dict[str, Any]) -> dict[str, Any]:
     return AuthPolicy.for_arn("u", event["methodArn"]).allow_all().build()
+
+
+# Finding 2: a broken or slow issuer turned every request into a fetch -----------------------------
+
+
+class _Issuer:
+    """A loopback issuer whose discovery document and JWKS answer as a test says; counts GETs."""
+
+    def __init__(self, idp: IdentityProvider) -> None:
+        self.idp, self.hits = idp, 0
+        self.jwks: Any = None  # None: serve the IdP's keys; bytes: serve those
+        issuer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                issuer.hits += 1
+                if self.path.endswith("openid-configuration"):
+                    config = issuer.idp.openid_configuration()
+                    body = json.dumps({**config, "jwks_uri": f"{issuer.url}/jwks"}).encode()
+                else:
+                    keys = issuer.jwks
+                    body = json.dumps(issuer.idp.jwks()).encode() if keys is None else keys
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def issuer() -> Iterator[_Issuer]:
+    served = _Issuer(IdentityProvider(clock=FrozenClock(NOW)))
+    yield served
+    served.close()
+
+
+def _rest_gateway(issuer: _Issuer, clock: FrozenClock) -> Client:
+    authorizer = RestJwtAuthorizer(
+        (TrustedIssuer(issuer.idp.issuer, (issuer.idp.audience,), discovery=issuer.url),)
+    )
+    backend = Route("GET", "/a", lambda e, c: {"statusCode": 200, "body": "ok"})
+    return Client(Gateway([backend], kind="rest-jwt", jwt=authorizer, clock=clock))
+
+
+def test_a_broken_jwks_is_fetched_at_most_once_a_minute_however_many_requests(
+    issuer: _Issuer,
+) -> None:
+    """Fixed in labkit/aws/jwt_authorizer.py (``KeySetCache``: a failed fetch is remembered
+    for ``REFETCH_INTERVAL``). Each request re-fetched a JWKS that had failed, so a flood of
+    requests became a flood of fetches against a broken or slow issuer (each holding the key
+    lock for up to the 5 s timeout)."""
+    clock = FrozenClock(NOW)
+    client = _rest_gateway(issuer, clock)
+    issuer.jwks = b'{"keys": "not a list"}'
+    token = issuer.idp.issue("alice", "reader", ("profile",))
+    for _ in range(20):
+        answer = client.get("/a", headers={"Authorization": token})
+        assert (answer.status_code, answer.get_json()) == (500, {"message": None})
+    assert issuer.hits == 2  # the discovery document once, the broken JWKS once
+    issuer.jwks = None  # the issuer is fixed: within a minute the gateway asks again
+    clock.advance(REFETCH_INTERVAL)
+    assert client.get("/a", headers={"Authorization": token}).status_code == 200
+    assert issuer.hits == 3
+
+
+def test_made_up_kids_while_the_issuer_is_down_are_401_not_500(issuer: _Issuer) -> None:
+    """Fixed in labkit/aws/jwt_authorizer.py: an unknown ``kid`` refetches a still-fresh key
+    set; when that refetch failed, the attacker's made-up kid got the issuer's 500 (and every
+    later made-up kid a fresh fetch). Now it is what it is, a kid no key matches (401)."""
+    clock = FrozenClock(NOW)
+    client = _rest_gateway(issuer, clock)
+    token = issuer.idp.issue("alice", "reader", ("profile",))
+    assert client.get("/a", headers={"Authorization": token}).status_code == 200
+    clock.advance(REFETCH_INTERVAL)
+    issuer.jwks = b"<html>down</html>"
+    _, payload, signature = token.split(".")
+    for n in range(10):
+        made_up = tokens.b64url_encode(json.dumps({"alg": "RS256", "kid": f"kid-{n}"}))
+        answer = client.get("/a", headers={"Authorization": f"{made_up}.{payload}.{signature}"})
+        assert (answer.status_code, answer.get_json()) == (401, {"message": "Unauthorized"})
+    assert client.get("/a", headers={"Authorization": token}).status_code == 200  # still cached
+    assert issuer.hits == 3  # discovery, the first JWKS, one failed refetch
+
+
+def test_an_oversized_jwks_is_refused_with_a_line_that_says_so(issuer: _Issuer) -> None:
+    """Fixed in labkit/aws/jwt_authorizer.py (``fetch_json``): a key set over 64 KiB was
+    reported as "answered 200 for the JWKS", a line that hides what went wrong."""
+    clock = FrozenClock(NOW)
+    client = _rest_gateway(issuer, clock)
+    issuer.jwks = b'{"keys": [' + b" " * (100 * 1024) + b"]}"
+    token = issuer.idp.issue("alice", "reader", ("profile",))
+    answer = client.get("/a", headers={"Authorization": token})
+    assert (answer.status_code, answer.get_json()) == (500, {"message": None})
+    reason = client.application.log[-1].reason
+    assert reason == f"the JWKS at {issuer.url}/jwks is larger than 64 KiB", reason

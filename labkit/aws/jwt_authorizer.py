@@ -143,6 +143,15 @@ class KeySetCache:
     docs say it does; the HTTP API docs say only that keys may be cached for
     two hours, so the HTTP authorizer does not (the kit's choice: the safe
     assumption to plan a rotation on). ``fetches`` counts the fetches.
+
+    A fetch that fails (the discovery document or the JWKS: unreachable,
+    refused by the outbound guard, malformed) is remembered for
+    ``REFETCH_INTERVAL`` too, and not tried again before (the kit's choice):
+    otherwise every request to a gateway whose issuer is down or broken is one
+    more fetch, each holding the lock up to the fetch timeout. Meanwhile a
+    request that needs the keys (none cached, or stale) gets the remembered
+    error (the authorizer's 500); an unknown ``kid`` with a still-fresh set is
+    only a kid no key matches (401), never a 500 an attacker can trigger.
     """
 
     def __init__(
@@ -158,6 +167,7 @@ class KeySetCache:
         self.fetches = 0
         self._keys: dict[str, dict[str, Any]] = {}
         self._fetched_at = -math.inf
+        self._failed: tuple[float, str] | None = None  # when the last fetch failed, and why
         self._lock = threading.Lock()
 
     def key(self, kid: str, now: float) -> dict[str, Any] | None:
@@ -167,26 +177,39 @@ class KeySetCache:
             stale = age >= self.max_age or age < 0
             unknown = kid not in self._keys and self.refetch_unknown_kid
             if stale or (unknown and age >= REFETCH_INTERVAL):
-                self._refresh(now)
+                self._refresh(now, needed=stale)
             return self._keys.get(kid)
 
     def clear(self) -> None:
         """Forget the cached keys (as updating the authorizer would)."""
         with self._lock:
-            self._keys, self._fetched_at = {}, -math.inf
+            self._keys, self._fetched_at, self._failed = {}, -math.inf, None
 
-    def _refresh(self, now: float) -> None:
+    def _refresh(self, now: float, *, needed: bool) -> None:
+        """Fetch the set again; ``needed``: no usable set without it (else an unknown kid)."""
+        if self._failed is not None and 0 <= now - self._failed[0] < REFETCH_INTERVAL:
+            if needed:
+                raise ConfigurationError(
+                    f"{self._failed[1]} (not fetched again before {REFETCH_INTERVAL:g} s)"
+                )
+            return
         self.fetches += 1
-        document = self._fetch()
-        keys = document.get("keys") if isinstance(document, Mapping) else None
-        if not isinstance(keys, list):
-            raise ConfigurationError("the issuer's JWKS has no 'keys' list")
+        try:
+            document = self._fetch()
+            keys = document.get("keys") if isinstance(document, Mapping) else None
+            if not isinstance(keys, list):
+                raise ConfigurationError("the issuer's JWKS has no 'keys' list")
+        except LabkitError as exc:  # ConfigurationError, outbound.FetchError: the issuer's fault
+            self._failed = (now, str(exc))
+            if needed:
+                raise
+            return
         self._keys = {
             jwk["kid"]: dict(jwk)
             for jwk in keys
             if isinstance(jwk, Mapping) and isinstance(jwk.get("kid"), str)
         }
-        self._fetched_at = now
+        self._fetched_at, self._failed = now, None
 
 
 # The validation steps, shared by both authorizers ---------------------------------------------
@@ -546,7 +569,9 @@ def fetch_json(url: str, what: str = "document") -> dict[str, Any]:
     """GET a JSON object through the outbound guard (loopback only); one error line if not."""
     destination = outbound.judge(url, outbound.LOOPBACK)
     reply = outbound.fetch(destination, timeout=5.0, max_bytes=_MAX_DOCUMENT)
-    if reply.status != 200 or reply.truncated:
+    if reply.truncated:  # a 200 cut short is not "answered 200": say what was wrong
+        raise ConfigurationError(f"the {what} at {url} is larger than {_MAX_DOCUMENT // 1024} KiB")
+    if reply.status != 200:
         raise ConfigurationError(f"{url} answered {reply.status} for the {what}")
     document = tokens.load_json(reply.body, what, error=ConfigurationError)
     if not isinstance(document, dict):
