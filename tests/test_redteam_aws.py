@@ -12,9 +12,11 @@ import http.server
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client
@@ -23,11 +25,32 @@ from labkit import tokens
 from labkit.aws import FrozenClock, serve
 from labkit.aws.gateway import Gateway, Route
 from labkit.aws.idp import IdentityProvider
-from labkit.aws.jwt_authorizer import REFETCH_INTERVAL, RestJwtAuthorizer, TrustedIssuer
+from labkit.aws.jwt_authorizer import (
+    REFETCH_INTERVAL,
+    JwtAuthorizer,
+    RestJwtAuthorizer,
+    TrustedIssuer,
+)
 from labkit.aws.policy import AuthPolicy
+from labkit.aws.server import listen
+from labkit.errors import ConfigurationError
 
 NOW = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone.utc)
 TENANTS = {"token-bob": "bob-corp", "token-alice": "acme"}
+
+
+@contextmanager
+def serve_app(gateway: Gateway) -> Iterator[str]:
+    """Serve one Gateway on 127.0.0.1 (the kit's own server) for a ``with`` block; its URL."""
+    server = listen(gateway)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
 
 
 def _tenant_authorizer(calls: list[dict[str, Any]]):
@@ -233,3 +256,27 @@ def test_an_oversized_jwks_is_refused_with_a_line_that_says_so(issuer: _Issuer) 
     assert (answer.status_code, answer.get_json()) == (500, {"message": None})
     reason = client.application.log[-1].reason
     assert reason == f"the JWKS at {issuer.url}/jwks is larger than 64 KiB", reason
+
+
+# Finding 3: an HTTP API JWT authorizer whose keys cannot be had escaped as a gateway bug ----------
+
+
+def test_http_jwt_authorizer_without_its_keys_is_the_http_apis_500_not_a_crash(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Fixed in labkit/aws/jwt_authorizer.py (``JwtAuthorizer.check``): a key set that could
+    not be fetched raised out of the authorizer, so the gateway logged a traceback and sent
+    its own-bug body ``{"message":"Internal server error"}``; now it is the authorizer's
+    error: the HTTP API's 500 ``{"message":"Internal Server Error"}`` and one log line."""
+
+    def issuer_down() -> dict[str, Any]:
+        raise ConfigurationError("the issuer's JWKS could not be fetched")
+
+    jwt = JwtAuthorizer("https://issuer.example", ("api",), issuer_down)
+    backend = Route("GET", "/a", lambda e, c: {"statusCode": 200, "body": "ok"})
+    with serve_app(Gateway([backend], kind="jwt", jwt=jwt, clock=FrozenClock(NOW))) as url:
+        head = tokens.b64url_encode(json.dumps({"alg": "RS256", "kid": "k"}))
+        answer = requests.get(f"{url}/a", headers={"Authorization": f"{head}.e30.AAAA"}, timeout=10)
+    assert (answer.status_code, answer.json()) == (500, {"message": "Internal Server Error"})
+    assert not [r for r in caplog.records if r.exc_info], "no traceback in the gateway's log"
+    assert jwt.keys.fetches == 1

@@ -320,6 +320,7 @@ def _quoted(text: str) -> str:
 
 _UNAUTHORIZED = {"message": "Unauthorized"}  # HTTP_TROUBLESHOOTING shows this 401 body
 _FORBIDDEN = {"message": "Forbidden"}  # KIT_WORDING for the body (the 403 status is documented)
+_HTTP_INTERNAL_ERROR = {"message": "Internal Server Error"}  # the HTTP API's 500 body
 
 
 @dataclass(frozen=True)
@@ -367,6 +368,10 @@ class JwtAuthorizer:
             _check_times(claims, now)
         except _Refused as refused:
             return self._refused(refused.description)
+        except (ConfigurationError, outbound.FetchError) as exc:  # the issuer, not the client
+            # Kit's choice (AWS documents no body for it): the HTTP API's own 500, as for a
+            # Lambda authorizer that cannot be invoked (labkit.aws.gateway's table, [6]).
+            return Verdict(500, "authorizer error", str(exc), _HTTP_INTERNAL_ERROR)
         held = scopes_of(claims)
         if scopes and not set(scopes) & set(held):
             wanted = " ".join(scopes)
