@@ -10,14 +10,17 @@ import datetime as dt
 import http.client
 import http.server
 import json
+import re
+import socket
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import requests
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import Client
 
@@ -280,3 +283,69 @@ def test_http_jwt_authorizer_without_its_keys_is_the_http_apis_500_not_a_crash(
     assert (answer.status_code, answer.json()) == (500, {"message": "Internal Server Error"})
     assert not [r for r in caplog.records if r.exc_info], "no traceback in the gateway's log"
     assert jwt.keys.fetches == 1
+
+
+# Finding 4: a proxy response's header names and values went to the wire unchecked ---------------
+
+
+def _echo(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """A backend that echoes the client's query into its answer's headers (a redirect, a
+    filename, a request id: ``n``/``v`` become a header, ``c`` a 2.0 cookie)."""
+    query = event.get("queryStringParameters") or {}
+    answer: dict[str, Any] = {"statusCode": 200, "headers": {query.get("n", "X-Echo"): query["v"]}}
+    if "c" in query:
+        answer["cookies"] = [query["c"]]
+    return answer
+
+
+@pytest.fixture(scope="module")
+def echo_urls() -> Iterator[dict[str, str]]:
+    with serve_app(_echo_gateway("rest")) as rest, serve_app(_echo_gateway("http")) as http:
+        yield {"rest": rest, "http": http}
+
+
+def _echo_gateway(kind: str) -> Gateway:
+    route = Route("GET", "/echo", _echo, authorize=False)
+    return Gateway([route], kind=kind, authorizer=lambda e, c: None, cache_ttl=0)  # type: ignore[arg-type]
+
+
+def _raw_get(url: str, target: str) -> bytes:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    kind=st.sampled_from(["rest", "http"]),
+    field=st.sampled_from(["n", "v", "c"]),
+    text=st.one_of(
+        st.sampled_from(["X\r\nInjected: yes", "X: y", "a b", "", "\x00", "€", "\u2028", "é"]),
+        st.text(st.characters(codec="utf-8"), min_size=1, max_size=12),
+    ),
+)
+def test_a_backend_echoing_client_text_into_headers_never_splits_or_drops_the_response(
+    echo_urls: dict[str, str], kind: str, field: str, text: str
+) -> None:
+    """Fixed in labkit/aws/gateway.py (``_mapping``, ``_header_value``, cookies): a header
+    name or value (or a 2.0 cookie) with CR/LF wrote the attacker's header into the response,
+    and one beyond Latin-1 dropped the connection with a traceback. Now such an answer is
+    malformed: REST's 502, the HTTP API's 500 (the kit's choice, AWS documents no case)."""
+    params = {"v": "ok", field: text}
+    if field == "c" and kind == "rest":
+        params = {"v": text}
+    target = "/echo?" + urllib.parse.urlencode(params)
+    raw = _raw_get(echo_urls[kind], target)
+    assert raw.startswith(b"HTTP/1.1 "), raw  # an answer, not a dropped connection
+    head, _, _ = raw.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1])
+    assert status == 200 or (status, kind) in ((502, "rest"), (500, "http")), raw
+    names = [line.split(b":")[0].lower() for line in head.split(b"\r\n")[1:]]
+    assert b"injected" not in names
+    assert all(re.fullmatch(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name) for name in names), names

@@ -799,7 +799,7 @@ def _proxy_response(result: object, *, cookies: bool, strict: bool) -> Response:
         if not isinstance(jar, list) or not all(isinstance(c, str) for c in jar):
             raise PolicyError("cookies must be a list of strings")
         for cookie in jar:
-            response.headers.add("Set-Cookie", cookie)
+            response.headers.add("Set-Cookie", _header_value(cookie))
     if encoded:
         try:
             response.set_data(base64.b64decode(body or "", validate=True))
@@ -828,22 +828,46 @@ def _inferred_response(result: object) -> Response:
     return Response(text, status=200, content_type="application/json")
 
 
+_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""An HTTP field name: an RFC 9110 section 5.6.2 ``token``."""
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+"""An HTTP field value: RFC 9110 section 5.5's field-vchar, obs-text, SP and HTAB (no CTLs)."""
+
+
 def _mapping(value: object, what: str) -> Mapping[str, Any]:
+    """Header names to values; a name that is not an HTTP token is malformed.
+
+    A name with CR/LF, ``:``, a space or a NUL was written to the wire as it
+    was: a function echoing client input into a header name split the response
+    (kit's red-team finding).
+    """
     if value is None:
         return {}
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise PolicyError(f"{what} must map header names to values")
+    for name in value:
+        if not _FIELD_NAME.fullmatch(name):
+            raise PolicyError(f"{what} has a name that is not an HTTP field name: {shown(name)}")
     return value
 
 
 def _header_value(value: object) -> str:
+    """One header value as sent: visible characters, spaces, tabs and Latin-1 text only.
+
+    Control characters (CR, LF, NUL, DEL, ...) are malformed, and so is text
+    beyond Latin-1, which HTTP/1.1 cannot carry (the server dropped the
+    connection with a traceback on ``€``; kit's red-team finding).
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if not isinstance(value, (str, int, float)):
         raise PolicyError(f"a header value must be a string or number, got {type(value).__name__}")
     text = str(value)
-    if "\n" in text or "\r" in text:
-        raise PolicyError("a header value must be one line")
+    if not _FIELD_VALUE.fullmatch(text):
+        raise PolicyError(
+            f"a header value must be one line of Latin-1 text without control characters, "
+            f"got {shown(text)}"
+        )
     return text
 
 
