@@ -477,3 +477,54 @@ def _node_missing() -> str | None:
     if not (article_node.NODE_DIR / "node_modules" / "jsonwebtoken" / "package.json").is_file():
         return f"jsonwebtoken is not installed in {article_node.NODE_DIR}: run `make node-deps`"
     return None
+
+
+# Finding 5: the jsonwebtoken port and Node parted ways on JSON nested ~1000 deep ---------------
+
+
+def _deep_cases(depth: int) -> list[article_node.Case]:
+    """Tokens signed with the article's secret whose header or payload nests ``depth`` arrays."""
+    nest = b"[" * depth + b"]" * depth
+
+    def signed(header: bytes, payload: bytes) -> str:
+        signing_input = f"{tokens.b64url_encode(header)}.{tokens.b64url_encode(payload)}"
+        mac = hmac.new(SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+        return f"{signing_input}.{tokens.b64url_encode(mac)}"
+
+    return [
+        article_node.Case("deep header", signed(b'{"alg":"HS256","x":' + nest + b"}", b"{}"), ""),
+        article_node.Case(
+            "deep payload, expired", signed(b'{"alg":"HS256"}', b'{"exp":1,"x":' + nest + b"}"), ""
+        ),
+        article_node.Case(
+            "deep typ JWT payload",
+            signed(b'{"alg":"HS256","typ":"JWT"}', b'{"x":' + nest + b"}"),
+            "",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("depth", [2000, 3000])  # both fit API Gateway's 10 KB of headers
+def test_the_port_parses_json_to_any_depth_as_v8_does(depth: int) -> None:
+    """Fixed in labkit/aws/jsonwebtoken.py (``_json``: an iterative ``JSON.parse``). Past
+    Python's recursion limit the port refused a header Node accepts and, worse, ALLOWED an
+    expired token: its payload stayed an unparsed string, so ``exp`` went unchecked. The
+    verdicts below are the real jsonwebtoken's (``test_..._deep_json_matches_node``)."""
+    header, expired, typed = (
+        article_node.run_python([case.event])[0] for case in _deep_cases(depth)
+    )
+    assert (header.effect, header.error) == ("Allow", None)
+    assert (expired.effect, expired.error) == ("Deny", "TokenExpiredError: jwt expired")
+    assert (typed.effect, typed.error) == ("Allow", None)
+
+
+def test_deep_json_matches_node() -> None:
+    """The verdicts the test above expects are the Node original's, at several depths."""
+    missing = _node_missing()
+    if missing is not None:
+        if os.environ.get("LABKIT_REQUIRE_NODE"):
+            pytest.fail(f"LABKIT_REQUIRE_NODE is set, but {missing}")
+        pytest.skip(missing)
+    cases = [case for depth in (999, 1000, 1100, 3000) for case in _deep_cases(depth)]
+    differ = [row.case.name for row in article_node.parity(cases) if not row.same]
+    assert not differ
