@@ -528,3 +528,20 @@ def test_deep_json_matches_node() -> None:
     cases = [case for depth in (999, 1000, 1100, 3000) for case in _deep_cases(depth)]
     differ = [row.case.name for row in article_node.parity(cases) if not row.same]
     assert not differ
+
+
+def test_a_fetch_answering_no_object_is_the_authorizers_500() -> None:
+    """Fixed in labkit/aws/jwt_authorizer.py (``RestJwtAuthorizer._document``): a ``fetch``
+    that answered a list raised AttributeError out of the authorizer (the gateway's own-bug
+    500 and a traceback); now it is the configuration error REST sends, ``{"message":null}``."""
+    idp = IdentityProvider(clock=FrozenClock(NOW))
+    authorizer = RestJwtAuthorizer(
+        (TrustedIssuer(idp.issuer, (idp.audience,)),), fetch=lambda url: ["not", "an", "object"]
+    )
+    verdict = authorizer.check(idp.issue("alice", "reader", ()), (), FrozenClock(NOW))
+    assert (verdict.status, verdict.body, verdict.error_type) == (
+        500,
+        {"message": None},
+        "AuthorizerConfigurationException",
+    )
+    assert "is not a JSON object" in verdict.reason

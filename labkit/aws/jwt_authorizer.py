@@ -565,9 +565,14 @@ class RestJwtAuthorizer:
         return found[trusted.issuer]
 
     def _document(self, url: str, what: str) -> Mapping[str, Any]:
-        if self.fetch is not None:
-            return self.fetch(url)
-        return fetch_json(url, what)
+        """The JSON object at ``url``; a caller's ``fetch`` answering anything else is the
+        configuration's fault (500), not an exception the gateway logs as its own bug."""
+        if self.fetch is None:
+            return fetch_json(url, what)
+        document = self.fetch(url)
+        if not isinstance(document, Mapping):
+            raise ConfigurationError(f"the {what} fetched from {url} is not a JSON object")
+        return document
 
 
 def fetch_json(url: str, what: str = "document") -> dict[str, Any]:
