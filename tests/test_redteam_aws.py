@@ -545,3 +545,90 @@ def test_a_fetch_answering_no_object_is_the_authorizers_500() -> None:
         "AuthorizerConfigurationException",
     )
     assert "is not a JSON object" in verdict.reason
+
+
+# Held: no forgery passes either JWT authorizer, and nothing a client sends is a 5xx ---------------
+
+
+@pytest.fixture(scope="module")
+def jwt_apis() -> Iterator[dict[str, Any]]:
+    clock = FrozenClock(NOW)
+    with serve(mode="jwt", clock=clock) as http_api, serve(mode="rest-jwt", clock=clock) as rest:
+        yield {"jwt": http_api, "rest-jwt": rest}
+
+
+_ALGS = ["RS256", "rs256", "RS256 ", "PS256", "ES256", "HS256", "HS512", "none", "None", "EdDSA"]
+_KIDS = st.one_of(
+    st.just("IDP"), st.sampled_from([None, 1, ["IDP"], {"kid": "IDP"}, "", "attacker"])
+)
+_EXTRAS = st.dictionaries(
+    st.sampled_from(["jwk", "jku", "x5u", "x5c", "crit", "b64", "typ", "cty"]),
+    st.sampled_from(["JWT", False, ["b64"], ["exp"], "http://127.0.0.1:9/k", ["AAAA"], {}]),
+    max_size=2,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    mode=st.sampled_from(["jwt", "rest-jwt"]),
+    alg=st.sampled_from(_ALGS),
+    kid=_KIDS,
+    extra=_EXTRAS,
+    signer=st.sampled_from(["attacker key", "public key as HMAC secret", "JWKS as secret", "none"]),
+    claims=st.fixed_dictionaries(
+        {},
+        optional={
+            "aud": st.sampled_from(["AUD", ["AUD", "x"], {"a": "AUD"}, 1]),
+            "exp": st.sampled_from([10**10, "9999999999", 1e308, None, True]),
+            "iat": st.sampled_from([0, "0", -1.5]),
+            "scope": st.sampled_from(["profile predict", ["profile"], {"scope": 1}]),
+        },
+    ),
+)
+def test_no_forged_token_is_accepted_and_none_is_a_5xx(
+    jwt_apis: dict[str, Any],
+    mode: str,
+    alg: str,
+    kid: Any,
+    extra: dict[str, Any],
+    signer: str,
+    claims: dict[str, Any],
+) -> None:
+    """Held: tokens a forger can make (their own key, the issuer's public key or JWKS as an
+    HMAC secret, no signature), with every header and claim oddity, get 401 or 403 from both
+    JWT authorizers over HTTP, never 200 and never 5xx."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization as ser
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from labkit import keys
+
+    api = jwt_apis[mode]
+    idp = api.idp
+    kid = idp.kid if kid == "IDP" else [idp.kid] if kid == ["IDP"] else kid
+    header = {"alg": alg, **({} if kid is None else {"kid": kid}), **extra}
+    body = {"iss": idp.issuer, "aud": idp.audience, "sub": "mallory", "role": "admin"}
+    body |= {"exp": int(api.clock()) + 600, "scope": "profile predict"}
+    body |= {k: idp.audience if v == "AUD" else v for k, v in claims.items()}
+    signing_input = (
+        f"{tokens.b64url_encode(json.dumps(header))}.{tokens.b64url_encode(json.dumps(body))}"
+    )
+    data = signing_input.encode()
+    if signer == "attacker key":
+        signature = keys.demo_private_key("rsa-2").sign(data, padding.PKCS1v15(), hashes.SHA256())
+    elif signer == "none":
+        signature = b""
+    else:
+        public = idp.public_key().public_bytes(
+            ser.Encoding.PEM, ser.PublicFormat.SubjectPublicKeyInfo
+        )
+        secret = public if signer.startswith("public") else json.dumps(idp.jwks()).encode()
+        signature = hmac.new(secret, data, hashlib.sha256).digest()
+    token = f"{signing_input}.{tokens.b64url_encode(signature)}"
+    for value in (token, f"Bearer {token}"):
+        answer = requests.get(
+            f"{api.url}/api/profile", headers={"Authorization": value}, timeout=10
+        )
+        assert answer.status_code in (401, 403), (header, body, signer, answer.status_code)
