@@ -632,3 +632,13 @@ def test_no_forged_token_is_accepted_and_none_is_a_5xx(
             f"{api.url}/api/profile", headers={"Authorization": value}, timeout=10
         )
         assert answer.status_code in (401, 403), (header, body, signer, answer.status_code)
+
+
+def test_an_http_jwt_authorizer_without_an_issuer_is_a_configuration_error() -> None:
+    """Fixed in labkit/aws/jwt_authorizer.py (``JwtAuthorizer.__post_init__``): an issuer left
+    unset (``None``, as a missing environment setting reads) matched every token that has no
+    ``iss`` claim, so the issuer check silently vanished."""
+    idp = IdentityProvider(clock=FrozenClock(NOW))
+    for unset in (None, ""):
+        with pytest.raises(ConfigurationError, match="issuer"):
+            JwtAuthorizer(unset, (idp.audience,), idp.jwks)  # type: ignore[arg-type]

@@ -341,6 +341,9 @@ class JwtAuthorizer:
     keys: KeySetCache = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.issuer, str) or not self.issuer:
+            # A missing setting (None) would have matched every token without an iss claim.
+            raise ConfigurationError(f"a JWT authorizer needs its issuer URL, got {self.issuer!r}")
         if not self.audience or not all(isinstance(a, str) and a for a in self.audience):
             raise ConfigurationError("a JWT authorizer needs at least one audience")
         bad = [a for a in self.algorithms if a not in RSA_ALGORITHMS]
