@@ -642,3 +642,22 @@ def test_an_http_jwt_authorizer_without_an_issuer_is_a_configuration_error() -> 
     for unset in (None, ""):
         with pytest.raises(ConfigurationError, match="issuer"):
             JwtAuthorizer(unset, (idp.audience,), idp.jwks)  # type: ignore[arg-type]
+
+
+def test_an_audience_given_as_one_string_is_refused_not_searched_by_substring() -> None:
+    """Fixed in labkit/aws/jwt_authorizer.py (``_audiences``): ``audience="billing-api"``
+    stayed a string and ``aud in audiences`` matched by substring, so the issuer's tokens for
+    ``bill`` or ``api`` passed an API configured for ``billing-api``, in both authorizers."""
+    idp = IdentityProvider(clock=FrozenClock(NOW))
+    with pytest.raises(ConfigurationError, match="substring"):
+        JwtAuthorizer(idp.issuer, "billing-api", idp.jwks)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="substring"):
+        TrustedIssuer(idp.issuer, "billing-api")  # type: ignore[arg-type]
+    listed = JwtAuthorizer(idp.issuer, ["billing-api"], idp.jwks)  # type: ignore[arg-type]
+    clock = FrozenClock(NOW)
+    assert listed.check(idp.issue("m", "reader", (), aud="bill"), (), clock).status == 401
+    assert listed.check(idp.issue("m", "reader", (), aud="billing-api"), (), clock).ok
+    with pytest.raises(ConfigurationError, match="list of TrustedIssuer"):
+        RestJwtAuthorizer(TrustedIssuer(idp.issuer, ("api",)))  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="required_claims"):
+        RestJwtAuthorizer((TrustedIssuer(idp.issuer, ("api",)),), required_claims=None)  # type: ignore[arg-type]

@@ -252,6 +252,26 @@ def _check_signature(
         raise _Refused("the token's signature is invalid") from None  # KIT_WORDING
 
 
+def _audiences(value: object, who: str) -> tuple[str, ...]:
+    """Configured audiences as a tuple of non-empty strings; a lone string is refused.
+
+    ``audience="billing-api"`` was kept as the string, and ``aud in audiences``
+    then matched by substring: tokens for ``bill`` or ``api`` passed (kit's
+    red-team finding; ``labkit.verify`` refuses the same mistake).
+    """
+    if (
+        isinstance(value, str)
+        or not isinstance(value, (tuple, list))
+        or not value
+        or not all(isinstance(a, str) and a for a in value)
+    ):
+        raise ConfigurationError(
+            f"{who} needs at least one audience, as a list such as ('my-api',), got {value!r}",
+            "a string would be searched by substring",
+        )
+    return tuple(value)
+
+
 def _audience_ok(claims: Mapping[str, Any], audiences: Sequence[str]) -> bool:
     """``aud`` must match an audience; ``client_id`` is checked only when ``aud`` is absent."""
     if "aud" in claims:  # "When both aud and client_id are present, API Gateway evaluates aud."
@@ -344,8 +364,7 @@ class JwtAuthorizer:
         if not isinstance(self.issuer, str) or not self.issuer:
             # A missing setting (None) would have matched every token without an iss claim.
             raise ConfigurationError(f"a JWT authorizer needs its issuer URL, got {self.issuer!r}")
-        if not self.audience or not all(isinstance(a, str) and a for a in self.audience):
-            raise ConfigurationError("a JWT authorizer needs at least one audience")
+        object.__setattr__(self, "audience", _audiences(self.audience, "a JWT authorizer"))
         bad = [a for a in self.algorithms if a not in RSA_ALGORITHMS]
         if bad or not self.algorithms:
             raise ConfigurationError(
@@ -430,8 +449,7 @@ class TrustedIssuer:
     def __post_init__(self) -> None:
         if not isinstance(self.issuer, str) or not self.issuer:
             raise ConfigurationError("a trusted issuer needs its issuer URL")
-        if not self.audiences or not all(isinstance(a, str) and a for a in self.audiences):
-            raise ConfigurationError(f"issuer {self.issuer!r} needs at least one audience")
+        object.__setattr__(self, "audiences", _audiences(self.audiences, f"issuer {self.issuer!r}"))
 
     def discovery_url(self, located: str | None = None) -> str:
         """``ISSUER/.well-known/openid-configuration`` (or at ``located``/``discovery``)."""
@@ -461,8 +479,19 @@ class RestJwtAuthorizer:
     _located: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not self.issuers:
-            raise ConfigurationError("a REST API JWT authorizer needs at least one trusted issuer")
+        if (
+            not isinstance(self.issuers, (tuple, list))
+            or not self.issuers
+            or not all(isinstance(i, TrustedIssuer) for i in self.issuers)
+        ):
+            raise ConfigurationError(
+                "a REST API JWT authorizer needs at least one trusted issuer, as a list of "
+                f"TrustedIssuer, got {self.issuers!r}"
+            )
+        if not isinstance(self.required_claims, Mapping):
+            raise ConfigurationError(
+                f"required_claims must map claim names to values, got {self.required_claims!r}"
+            )
         names = [i.issuer for i in self.issuers]
         if len(set(names)) != len(names):
             raise ConfigurationError("each trusted issuer must be listed once")
