@@ -661,3 +661,12 @@ def test_an_audience_given_as_one_string_is_refused_not_searched_by_substring() 
         RestJwtAuthorizer(TrustedIssuer(idp.issuer, ("api",)))  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="required_claims"):
         RestJwtAuthorizer((TrustedIssuer(idp.issuer, ("api",)),), required_claims=None)  # type: ignore[arg-type]
+
+
+def test_a_routes_scopes_given_as_one_string_are_refused_not_read_as_letters() -> None:
+    """Fixed in labkit/aws/gateway.py (``Route.__post_init__``): ``scopes="predict"`` was read
+    as the letters p, r, e, d, i, c, t, so a token whose only scope was ``e`` passed a route
+    that requires ``predict``."""
+    with pytest.raises(ConfigurationError, match="read as its characters"):
+        Route("POST", "/api/predict", _echo, scopes="predict")  # type: ignore[arg-type]
+    assert Route("POST", "/api/predict", _echo, scopes=["predict"]).scopes == ("predict",)

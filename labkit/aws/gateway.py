@@ -183,6 +183,20 @@ class Route:
     authorize: bool = True
     scopes: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # scopes="predict" would be read as its letters: a token with scope "e" would pass.
+        scopes = self.scopes
+        if (
+            isinstance(scopes, str)
+            or not isinstance(scopes, (tuple, list))
+            or not all(isinstance(scope, str) and scope for scope in scopes)
+        ):
+            raise ConfigurationError(
+                f"a route's scopes must be a list such as ('predict',), got {shown(scopes)}",
+                "a string would be read as its characters",
+            )
+        object.__setattr__(self, "scopes", tuple(scopes))
+
 
 @dataclass(frozen=True)
 class LogEntry:
