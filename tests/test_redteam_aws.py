@@ -670,3 +670,30 @@ def test_a_routes_scopes_given_as_one_string_are_refused_not_read_as_letters() -
     with pytest.raises(ConfigurationError, match="read as its characters"):
         Route("POST", "/api/predict", _echo, scopes="predict")  # type: ignore[arg-type]
     assert Route("POST", "/api/predict", _echo, scopes=["predict"]).scopes == ("predict",)
+
+
+@pytest.mark.parametrize("mode", ["jwt", "rest-jwt"])
+@pytest.mark.parametrize("claim", ['"exp":1e999', '"exp":1E400,"nbf":-1e999', '"iat":-1e999'])
+def test_a_time_claim_of_infinity_is_refused(
+    jwt_apis: dict[str, Any], mode: str, claim: str
+) -> None:
+    """Fixed in labkit/aws/jwt_authorizer.py (``_check_times``): ``1e999`` is valid JSON for
+    infinity, and a signed ``exp`` of it never expired (the backend saw ``"Infinity"``);
+    labkit.verify already refused it as no NumericDate."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    api = jwt_apis[mode]
+    idp = api.idp
+    fields = f'"iss":"{idp.issuer}","aud":"{idp.audience}","sub":"m"'
+    if "exp" not in claim:
+        fields += f',"exp":{int(api.clock()) + 600}'
+    head = tokens.b64url_encode(json.dumps({"alg": "RS256", "kid": idp.kid}))
+    signing_input = f"{head}.{tokens.b64url_encode('{' + fields + ',' + claim + '}')}"
+    signature = idp.signing_key.private.sign(
+        signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()
+    )
+    token = f"{signing_input}.{tokens.b64url_encode(signature)}"
+    answer = requests.get(f"{api.url}/api/profile", headers={"Authorization": token}, timeout=10)
+    assert answer.status_code == 401
+    assert api.gateway.log[-1].reason.endswith("claim is missing or not a number")

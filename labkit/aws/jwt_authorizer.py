@@ -287,13 +287,19 @@ def _check_times(claims: Mapping[str, Any], now: float) -> None:
 
     Kit's choices where the docs are silent: ``exp`` is required (a token
     without it would never expire); ``nbf`` and ``iat`` are checked when
-    present; a time claim that is not a number refuses the token.
+    present; a time claim that is not a finite number refuses the token.
     """
     for name in ("exp", "nbf", "iat"):
         value = claims.get(name)
         if value is None and name != "exp":
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            # 1e999 is valid JSON text for infinity: such an exp would never expire
+            # (labkit.verify refuses it as no NumericDate too).
             raise _Refused(f"the token's {name} claim is missing or not a number")  # KIT_WORDING
         if name == "exp" and not now < value:
             raise _Refused("the token has expired")  # KIT_WORDING
