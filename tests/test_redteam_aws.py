@@ -697,3 +697,15 @@ def test_a_time_claim_of_infinity_is_refused(
     answer = requests.get(f"{api.url}/api/profile", headers={"Authorization": token}, timeout=10)
     assert answer.status_code == 401
     assert api.gateway.log[-1].reason.endswith("claim is missing or not a number")
+
+
+def test_required_claim_values_are_strings_so_true_is_not_one() -> None:
+    """Fixed in labkit/aws/jwt_authorizer.py (``RestJwtAuthorizer.__post_init__``):
+    ``required_claims={"admin": True}`` was compared with ``!=``, and in Python ``1 == True``:
+    a token with ``"admin": 1`` (or ``1.0``) met the requirement."""
+    idp = IdentityProvider(clock=FrozenClock(NOW))
+    with pytest.raises(ConfigurationError, match="a string or None"):
+        RestJwtAuthorizer(
+            (TrustedIssuer(idp.issuer, (idp.audience,)),),
+            required_claims={"admin": True},  # type: ignore[dict-item]
+        )

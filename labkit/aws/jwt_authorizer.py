@@ -494,9 +494,14 @@ class RestJwtAuthorizer:
                 "a REST API JWT authorizer needs at least one trusted issuer, as a list of "
                 f"TrustedIssuer, got {self.issuers!r}"
             )
-        if not isinstance(self.required_claims, Mapping):
+        if not isinstance(self.required_claims, Mapping) or not all(
+            isinstance(name, str) and (wanted is None or isinstance(wanted, str))
+            for name, wanted in self.required_claims.items()
+        ):
+            # A non-string value compares loosely in Python: True == 1 == 1.0.
             raise ConfigurationError(
-                f"required_claims must map claim names to values, got {self.required_claims!r}"
+                "required_claims must map claim names to a string or None, "
+                f"got {self.required_claims!r}"
             )
         names = [i.issuer for i in self.issuers]
         if len(set(names)) != len(names):
