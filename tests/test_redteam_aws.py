@@ -709,3 +709,32 @@ def test_required_claim_values_are_strings_so_true_is_not_one() -> None:
             (TrustedIssuer(idp.issuer, (idp.audience,)),),
             required_claims={"admin": True},  # type: ignore[dict-item]
         )
+
+
+# Finding: a negated IAM condition on a key the request lacks -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringNotEquals": {"aws:SourceVpce": "vpce-1a2b3c4d"}},
+        {"StringNotLike": {"aws:SourceVpc": "vpc-*"}},
+        {"NotIpAddress": {"aws:VpcSourceIp": "10.0.0.0/8"}},
+    ],
+)
+def test_a_deny_unless_condition_on_a_missing_key_still_denies(condition: dict[str, Any]) -> None:
+    """Fixed in labkit/aws/policy.py (``_condition``): IAM evaluates a negated operator on a
+    key absent from the request as TRUE (IAM condition operators page, cited there); the kit
+    read it as false, so "deny every request that does not come through my VPC endpoint"
+    denied nothing and the request was allowed, over HTTP."""
+
+    def authorizer(event: dict[str, Any], context: object) -> dict[str, Any]:
+        policy = AuthPolicy.for_arn("alice", event["methodArn"]).allow_all()
+        return policy.deny("*", "/*", condition).build()
+
+    with serve(authorizer=authorizer, clock=FrozenClock(NOW)) as api:
+        answer = requests.get(
+            f"{api.url}/api/profile", headers={"Authorization": "anything"}, timeout=10
+        )
+    assert answer.status_code == 403
+    assert "explicit deny" in answer.json()["Message"]
