@@ -738,3 +738,21 @@ def test_a_deny_unless_condition_on_a_missing_key_still_denies(condition: dict[s
         )
     assert answer.status_code == 403
     assert "explicit deny" in answer.json()["Message"]
+
+
+@pytest.mark.parametrize("key", ["aws:SourceIP", "AWS:SourceIp", "aws:sourceip"])
+def test_condition_key_names_match_without_case(key: str) -> None:
+    """Fixed in labkit/aws/policy.py (``_condition``): IAM compares context key names without
+    case (IAM Condition element page, cited there); the kit compared them exactly, so a Deny
+    for ``aws:SourceIP`` in 127.0.0.0/8 (a blocked network) let 127.0.0.1 in, over HTTP."""
+
+    def authorizer(event: dict[str, Any], context: object) -> dict[str, Any]:
+        policy = AuthPolicy.for_arn("alice", event["methodArn"]).allow_all()
+        return policy.deny("*", "/*", {"IpAddress": {key: "127.0.0.0/8"}}).build()
+
+    with serve(authorizer=authorizer, clock=FrozenClock(NOW)) as api:
+        answer = requests.get(
+            f"{api.url}/api/profile", headers={"Authorization": "anything"}, timeout=10
+        )
+    assert answer.status_code == 403
+    assert "explicit deny" in answer.json()["Message"]
