@@ -183,6 +183,20 @@ class Route:
     authorize: bool = True
     scopes: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # scopes="predict" would be read as its letters: a token with scope "e" would pass.
+        scopes = self.scopes
+        if (
+            isinstance(scopes, str)
+            or not isinstance(scopes, (tuple, list))
+            or not all(isinstance(scope, str) and scope for scope in scopes)
+        ):
+            raise ConfigurationError(
+                f"a route's scopes must be a list such as ('predict',), got {shown(scopes)}",
+                "a string would be read as its characters",
+            )
+        object.__setattr__(self, "scopes", tuple(scopes))
+
 
 @dataclass(frozen=True)
 class LogEntry:
@@ -340,22 +354,22 @@ class Gateway:
     def _authorize(self, request: Request, route: Route) -> _Decided:
         if self.jwt is not None:  # an HTTP API ("jwt") or REST API ("rest-jwt") JWT authorizer
             return self._authorize_jwt(request, route)
-        identity = self._identity(request, route)
+        identity, key = self._identity(request, route)
         if identity is None and self._identity_required:
             return self._deny(request, 401, UNAUTHORIZED, "missing identity source", "-")
         validation = self.token_validation if self.authorizer_type == "TOKEN" else None
         if validation is not None and identity and not validation.fullmatch(identity[0]):
             return self._deny(request, 401, UNAUTHORIZED, "token validation regex", "-")
         arn = self.method_arn(request.method, request.path)
-        answer = self.cache.get(identity) if identity is not None else None
+        answer = self.cache.get(key) if key is not None else None
         cache = "hit" if answer is not None else "miss"
         if answer is None:
             outcome = self._call_authorizer(request, route, arn, identity or ())
             if isinstance(outcome, _Decided):
                 return outcome
             answer = outcome
-            if identity is not None:
-                self.cache.put(identity, answer)
+            if key is not None:
+                self.cache.put(key, answer)
         return self._apply(request, arn, answer, cache)
 
     @property
@@ -479,24 +493,37 @@ class Gateway:
 
     # Events --------------------------------------------------------------------------------------
 
-    def _identity(self, request: Request, route: Route) -> tuple[str, ...] | None:
-        """The identity source values, or None if any is missing or empty (-> 401, no call)."""
+    def _identity(
+        self, request: Request, route: Route
+    ) -> tuple[tuple[str, ...] | None, tuple[tuple[str, ...], ...] | None]:
+        """The identity source values and the cache key, or ``(None, None)`` if any is missing.
+
+        A value is the source's first (the one checked for presence and shown as
+        ``identitySource`` / ``authorizationToken``). The cache key holds EVERY value of
+        each source, in order: the event shows the authorizer all of them
+        (``multiValueQueryStringParameters``, 2.0's comma-joined ``queryStringParameters``),
+        so a key made of the first alone let ``?tenant=acme&tenant=mine`` cache an answer
+        about ``mine`` under ``acme`` for the next request (kit's red-team finding). Two
+        requests now share a cached answer only if the authorizer would have been shown the
+        same identity data.
+        """
         context: dict[str, str] | None = None
-        values = []
+        values, key = [], []
         for where, name in self.identity_sources:
             if where == "header":
-                value = request.headers.get(name)
+                every = request.headers.getlist(name)
             elif where == "querystring":
-                value = request.args.get(name)
+                every = request.args.getlist(name)
             elif where == "stageVariables":
-                value = self.stage_variables.get(name)
+                every = [self.stage_variables[name]] if name in self.stage_variables else []
             else:
                 context = context if context is not None else self._context(request, route)
-                value = context.get(name)
-            if value is None or not value.strip():
-                return None
-            values.append(value)
-        return tuple(values)
+                every = [context[name]] if name in context else []
+            if not every or not every[0].strip():
+                return None, None
+            values.append(every[0])
+            key.append(tuple(every))
+        return tuple(values), tuple(key)
 
     def _context(self, request: Request, route: Route) -> dict[str, str]:
         """The ``$context`` variables an identity source can name, for this request."""
@@ -786,7 +813,7 @@ def _proxy_response(result: object, *, cookies: bool, strict: bool) -> Response:
         if not isinstance(jar, list) or not all(isinstance(c, str) for c in jar):
             raise PolicyError("cookies must be a list of strings")
         for cookie in jar:
-            response.headers.add("Set-Cookie", cookie)
+            response.headers.add("Set-Cookie", _header_value(cookie))
     if encoded:
         try:
             response.set_data(base64.b64decode(body or "", validate=True))
@@ -815,22 +842,46 @@ def _inferred_response(result: object) -> Response:
     return Response(text, status=200, content_type="application/json")
 
 
+_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+"""An HTTP field name: an RFC 9110 section 5.6.2 ``token``."""
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+"""An HTTP field value: RFC 9110 section 5.5's field-vchar, obs-text, SP and HTAB (no CTLs)."""
+
+
 def _mapping(value: object, what: str) -> Mapping[str, Any]:
+    """Header names to values; a name that is not an HTTP token is malformed.
+
+    A name with CR/LF, ``:``, a space or a NUL was written to the wire as it
+    was: a function echoing client input into a header name split the response
+    (kit's red-team finding).
+    """
     if value is None:
         return {}
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise PolicyError(f"{what} must map header names to values")
+    for name in value:
+        if not _FIELD_NAME.fullmatch(name):
+            raise PolicyError(f"{what} has a name that is not an HTTP field name: {shown(name)}")
     return value
 
 
 def _header_value(value: object) -> str:
+    """One header value as sent: visible characters, spaces, tabs and Latin-1 text only.
+
+    Control characters (CR, LF, NUL, DEL, ...) are malformed, and so is text
+    beyond Latin-1, which HTTP/1.1 cannot carry (the server dropped the
+    connection with a traceback on ``€``; kit's red-team finding).
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if not isinstance(value, (str, int, float)):
         raise PolicyError(f"a header value must be a string or number, got {type(value).__name__}")
     text = str(value)
-    if "\n" in text or "\r" in text:
-        raise PolicyError("a header value must be one line")
+    if not _FIELD_VALUE.fullmatch(text):
+        raise PolicyError(
+            f"a header value must be one line of Latin-1 text without control characters, "
+            f"got {shown(text)}"
+        )
     return text
 
 

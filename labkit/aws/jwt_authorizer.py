@@ -143,6 +143,15 @@ class KeySetCache:
     docs say it does; the HTTP API docs say only that keys may be cached for
     two hours, so the HTTP authorizer does not (the kit's choice: the safe
     assumption to plan a rotation on). ``fetches`` counts the fetches.
+
+    A fetch that fails (the discovery document or the JWKS: unreachable,
+    refused by the outbound guard, malformed) is remembered for
+    ``REFETCH_INTERVAL`` too, and not tried again before (the kit's choice):
+    otherwise every request to a gateway whose issuer is down or broken is one
+    more fetch, each holding the lock up to the fetch timeout. Meanwhile a
+    request that needs the keys (none cached, or stale) gets the remembered
+    error (the authorizer's 500); an unknown ``kid`` with a still-fresh set is
+    only a kid no key matches (401), never a 500 an attacker can trigger.
     """
 
     def __init__(
@@ -158,6 +167,7 @@ class KeySetCache:
         self.fetches = 0
         self._keys: dict[str, dict[str, Any]] = {}
         self._fetched_at = -math.inf
+        self._failed: tuple[float, str] | None = None  # when the last fetch failed, and why
         self._lock = threading.Lock()
 
     def key(self, kid: str, now: float) -> dict[str, Any] | None:
@@ -167,26 +177,39 @@ class KeySetCache:
             stale = age >= self.max_age or age < 0
             unknown = kid not in self._keys and self.refetch_unknown_kid
             if stale or (unknown and age >= REFETCH_INTERVAL):
-                self._refresh(now)
+                self._refresh(now, needed=stale)
             return self._keys.get(kid)
 
     def clear(self) -> None:
         """Forget the cached keys (as updating the authorizer would)."""
         with self._lock:
-            self._keys, self._fetched_at = {}, -math.inf
+            self._keys, self._fetched_at, self._failed = {}, -math.inf, None
 
-    def _refresh(self, now: float) -> None:
+    def _refresh(self, now: float, *, needed: bool) -> None:
+        """Fetch the set again; ``needed``: no usable set without it (else an unknown kid)."""
+        if self._failed is not None and 0 <= now - self._failed[0] < REFETCH_INTERVAL:
+            if needed:
+                raise ConfigurationError(
+                    f"{self._failed[1]} (not fetched again before {REFETCH_INTERVAL:g} s)"
+                )
+            return
         self.fetches += 1
-        document = self._fetch()
-        keys = document.get("keys") if isinstance(document, Mapping) else None
-        if not isinstance(keys, list):
-            raise ConfigurationError("the issuer's JWKS has no 'keys' list")
+        try:
+            document = self._fetch()
+            keys = document.get("keys") if isinstance(document, Mapping) else None
+            if not isinstance(keys, list):
+                raise ConfigurationError("the issuer's JWKS has no 'keys' list")
+        except LabkitError as exc:  # ConfigurationError, outbound.FetchError: the issuer's fault
+            self._failed = (now, str(exc))
+            if needed:
+                raise
+            return
         self._keys = {
             jwk["kid"]: dict(jwk)
             for jwk in keys
             if isinstance(jwk, Mapping) and isinstance(jwk.get("kid"), str)
         }
-        self._fetched_at = now
+        self._fetched_at, self._failed = now, None
 
 
 # The validation steps, shared by both authorizers ---------------------------------------------
@@ -229,6 +252,26 @@ def _check_signature(
         raise _Refused("the token's signature is invalid") from None  # KIT_WORDING
 
 
+def _audiences(value: object, who: str) -> tuple[str, ...]:
+    """Configured audiences as a tuple of non-empty strings; a lone string is refused.
+
+    ``audience="billing-api"`` was kept as the string, and ``aud in audiences``
+    then matched by substring: tokens for ``bill`` or ``api`` passed (kit's
+    red-team finding; ``labkit.verify`` refuses the same mistake).
+    """
+    if (
+        isinstance(value, str)
+        or not isinstance(value, (tuple, list))
+        or not value
+        or not all(isinstance(a, str) and a for a in value)
+    ):
+        raise ConfigurationError(
+            f"{who} needs at least one audience, as a list such as ('my-api',), got {value!r}",
+            "a string would be searched by substring",
+        )
+    return tuple(value)
+
+
 def _audience_ok(claims: Mapping[str, Any], audiences: Sequence[str]) -> bool:
     """``aud`` must match an audience; ``client_id`` is checked only when ``aud`` is absent."""
     if "aud" in claims:  # "When both aud and client_id are present, API Gateway evaluates aud."
@@ -244,13 +287,19 @@ def _check_times(claims: Mapping[str, Any], now: float) -> None:
 
     Kit's choices where the docs are silent: ``exp`` is required (a token
     without it would never expire); ``nbf`` and ``iat`` are checked when
-    present; a time claim that is not a number refuses the token.
+    present; a time claim that is not a finite number refuses the token.
     """
     for name in ("exp", "nbf", "iat"):
         value = claims.get(name)
         if value is None and name != "exp":
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+        ):
+            # 1e999 is valid JSON text for infinity: such an exp would never expire
+            # (labkit.verify refuses it as no NumericDate too).
             raise _Refused(f"the token's {name} claim is missing or not a number")  # KIT_WORDING
         if name == "exp" and not now < value:
             raise _Refused("the token has expired")  # KIT_WORDING
@@ -297,6 +346,7 @@ def _quoted(text: str) -> str:
 
 _UNAUTHORIZED = {"message": "Unauthorized"}  # HTTP_TROUBLESHOOTING shows this 401 body
 _FORBIDDEN = {"message": "Forbidden"}  # KIT_WORDING for the body (the 403 status is documented)
+_HTTP_INTERNAL_ERROR = {"message": "Internal Server Error"}  # the HTTP API's 500 body
 
 
 @dataclass(frozen=True)
@@ -317,8 +367,10 @@ class JwtAuthorizer:
     keys: KeySetCache = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not self.audience or not all(isinstance(a, str) and a for a in self.audience):
-            raise ConfigurationError("a JWT authorizer needs at least one audience")
+        if not isinstance(self.issuer, str) or not self.issuer:
+            # A missing setting (None) would have matched every token without an iss claim.
+            raise ConfigurationError(f"a JWT authorizer needs its issuer URL, got {self.issuer!r}")
+        object.__setattr__(self, "audience", _audiences(self.audience, "a JWT authorizer"))
         bad = [a for a in self.algorithms if a not in RSA_ALGORITHMS]
         if bad or not self.algorithms:
             raise ConfigurationError(
@@ -344,6 +396,10 @@ class JwtAuthorizer:
             _check_times(claims, now)
         except _Refused as refused:
             return self._refused(refused.description)
+        except (ConfigurationError, outbound.FetchError) as exc:  # the issuer, not the client
+            # Kit's choice (AWS documents no body for it): the HTTP API's own 500, as for a
+            # Lambda authorizer that cannot be invoked (labkit.aws.gateway's table, [6]).
+            return Verdict(500, "authorizer error", str(exc), _HTTP_INTERNAL_ERROR)
         held = scopes_of(claims)
         if scopes and not set(scopes) & set(held):
             wanted = " ".join(scopes)
@@ -399,8 +455,7 @@ class TrustedIssuer:
     def __post_init__(self) -> None:
         if not isinstance(self.issuer, str) or not self.issuer:
             raise ConfigurationError("a trusted issuer needs its issuer URL")
-        if not self.audiences or not all(isinstance(a, str) and a for a in self.audiences):
-            raise ConfigurationError(f"issuer {self.issuer!r} needs at least one audience")
+        object.__setattr__(self, "audiences", _audiences(self.audiences, f"issuer {self.issuer!r}"))
 
     def discovery_url(self, located: str | None = None) -> str:
         """``ISSUER/.well-known/openid-configuration`` (or at ``located``/``discovery``)."""
@@ -430,8 +485,24 @@ class RestJwtAuthorizer:
     _located: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not self.issuers:
-            raise ConfigurationError("a REST API JWT authorizer needs at least one trusted issuer")
+        if (
+            not isinstance(self.issuers, (tuple, list))
+            or not self.issuers
+            or not all(isinstance(i, TrustedIssuer) for i in self.issuers)
+        ):
+            raise ConfigurationError(
+                "a REST API JWT authorizer needs at least one trusted issuer, as a list of "
+                f"TrustedIssuer, got {self.issuers!r}"
+            )
+        if not isinstance(self.required_claims, Mapping) or not all(
+            isinstance(name, str) and (wanted is None or isinstance(wanted, str))
+            for name, wanted in self.required_claims.items()
+        ):
+            # A non-string value compares loosely in Python: True == 1 == 1.0.
+            raise ConfigurationError(
+                "required_claims must map claim names to a string or None, "
+                f"got {self.required_claims!r}"
+            )
         names = [i.issuer for i in self.issuers]
         if len(set(names)) != len(names):
             raise ConfigurationError("each trusted issuer must be listed once")
@@ -537,16 +608,23 @@ class RestJwtAuthorizer:
         return found[trusted.issuer]
 
     def _document(self, url: str, what: str) -> Mapping[str, Any]:
-        if self.fetch is not None:
-            return self.fetch(url)
-        return fetch_json(url, what)
+        """The JSON object at ``url``; a caller's ``fetch`` answering anything else is the
+        configuration's fault (500), not an exception the gateway logs as its own bug."""
+        if self.fetch is None:
+            return fetch_json(url, what)
+        document = self.fetch(url)
+        if not isinstance(document, Mapping):
+            raise ConfigurationError(f"the {what} fetched from {url} is not a JSON object")
+        return document
 
 
 def fetch_json(url: str, what: str = "document") -> dict[str, Any]:
     """GET a JSON object through the outbound guard (loopback only); one error line if not."""
     destination = outbound.judge(url, outbound.LOOPBACK)
     reply = outbound.fetch(destination, timeout=5.0, max_bytes=_MAX_DOCUMENT)
-    if reply.status != 200 or reply.truncated:
+    if reply.truncated:  # a 200 cut short is not "answered 200": say what was wrong
+        raise ConfigurationError(f"the {what} at {url} is larger than {_MAX_DOCUMENT // 1024} KiB")
+    if reply.status != 200:
         raise ConfigurationError(f"{url} answered {reply.status} for the {what}")
     document = tokens.load_json(reply.body, what, error=ConfigurationError)
     if not isinstance(document, dict):

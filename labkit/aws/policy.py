@@ -243,14 +243,34 @@ def _glob(pattern: str) -> re.Pattern[str]:
 # Conditions --------------------------------------------------------------------------------------
 
 
+_NEGATED = frozenset(("StringNotEquals", "StringNotLike", "NotIpAddress"))
+
+
 def _condition(operator: str, entries: Mapping[str, Any], request: Mapping[str, Any]) -> bool:
-    """All keys of one operator must hold; a key the request lacks makes the condition false."""
+    """All keys of one operator must hold.
+
+    A key the request lacks makes the condition false, except for a negated
+    operator, where it makes it true: "If the policy condition requires that
+    the key is not matched, such as StringNotLike or ArnNotLike, and the right
+    key is not present, the condition is true"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
+    Reading it as false let a Deny "unless aws:SourceVpce is mine" deny
+    nothing here (kit's red-team finding). Key names are compared without
+    case: "Context key names are not case-sensitive. For example, including the
+    aws:SourceIP context key is equivalent to testing for AWS:SourceIp"
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html);
+    an exact match made a Deny on ``aws:SourceIP`` deny nothing.
+    """
     test = _OPERATORS[operator]
+    context = {str(name).lower(): value for name, value in request.items()}
     for key, expected in entries.items():
-        if key not in request:
+        name = str(key).lower()
+        if name not in context:
+            if operator in _NEGATED:
+                continue
             return False
         options = expected if isinstance(expected, list) else [expected]
-        if not test(request[key], options):
+        if not test(context[name], options):
             return False
     return True
 
