@@ -22,20 +22,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_browser import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 HANDOUT = ROOT / "docs" / "handout.md"
 STYLE = ROOT / "docs" / "handout.css"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [  # as in tests/test_browser.py
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SECTIONS = (
     "401, 403, 500: who says no",
     "How API Gateway evaluates a policy",

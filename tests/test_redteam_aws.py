@@ -20,13 +20,13 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_aws_fidelity import served
 from werkzeug.test import Client
 
 from labkit import tokens
@@ -41,25 +41,12 @@ from labkit.aws.jwt_authorizer import (
     TrustedIssuer,
 )
 from labkit.aws.policy import AuthPolicy
-from labkit.aws.server import listen
 from labkit.errors import ConfigurationError
 
 NOW = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone.utc)
 TENANTS = {"token-bob": "bob-corp", "token-alice": "acme"}
 
 
-@contextmanager
-def serve_app(gateway: Gateway) -> Iterator[str]:
-    """Serve one Gateway on 127.0.0.1 (the kit's own server) for a ``with`` block; its URL."""
-    server = listen(gateway)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def _tenant_authorizer(calls: list[dict[str, Any]]):
@@ -283,7 +270,7 @@ def test_http_jwt_authorizer_without_its_keys_is_the_http_apis_500_not_a_crash(
 
     jwt = JwtAuthorizer("https://issuer.example", ("api",), issuer_down)
     backend = Route("GET", "/a", lambda e, c: {"statusCode": 200, "body": "ok"})
-    with serve_app(Gateway([backend], kind="jwt", jwt=jwt, clock=FrozenClock(NOW))) as url:
+    with served(Gateway([backend], kind="jwt", jwt=jwt, clock=FrozenClock(NOW))) as url:
         head = tokens.b64url_encode(json.dumps({"alg": "RS256", "kid": "k"}))
         answer = requests.get(f"{url}/a", headers={"Authorization": f"{head}.e30.AAAA"}, timeout=10)
     assert (answer.status_code, answer.json()) == (500, {"message": "Internal Server Error"})
@@ -306,7 +293,7 @@ def _echo(event: dict[str, Any], context: object) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def echo_urls() -> Iterator[dict[str, str]]:
-    with serve_app(_echo_gateway("rest")) as rest, serve_app(_echo_gateway("http")) as http:
+    with served(_echo_gateway("rest")) as rest, served(_echo_gateway("http")) as http:
         yield {"rest": rest, "http": http}
 
 
