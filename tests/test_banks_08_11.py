@@ -746,6 +746,32 @@ def policy_admin_or_root(claims: dict, method_arn: str) -> dict:  # a wider set 
     return policy.build()
 
 
+def policy_reversed_substring(claims: dict, method_arn: str) -> dict:  # "" and "adm" are admin
+    policy = AuthPolicy.for_arn(claims["sub"], method_arn).allow("GET", "/api/profile")
+    if claims.get("role") in "admin":
+        policy.allow("*", "/api/admin").allow("*", "/api/admin/*")
+    return policy.build()
+
+
+def policy_admin_scope_too(claims: dict, method_arn: str) -> dict:  # a scope is not a role
+    policy = AuthPolicy.for_arn(claims["sub"], method_arn).allow("GET", "/api/profile")
+    if claims.get("role") == "admin" or "admin" in str(claims.get("scope", "")).split():
+        policy.allow("*", "/api/admin").allow("*", "/api/admin/*")
+    return policy.build()
+
+
+def _hidden_allow(condition: dict) -> Any:
+    """The reference policy plus an Allow on everything behind a condition every request meets."""
+
+    def my_policy(claims: dict, method_arn: str) -> dict:
+        policy = AuthPolicy.for_arn(claims["sub"], method_arn).allow("GET", "/api/profile")
+        if claims.get("role") == "admin":
+            policy.allow("*", "/api/admin").allow("*", "/api/admin/*")
+        return policy.allow("*", "/*", conditions=condition).build()
+
+    return my_policy
+
+
 _LAB_API = "arn:aws:execute-api:us-east-1:123456789012:labkit0001/dev"
 
 
@@ -795,6 +821,21 @@ _REDTEAM_WRONG: dict[str, tuple[Wrong, ...]] = {
         Wrong("admin-by-scope", policy_admin_by_scope, "(role 'admin') your policy"),
         Wrong("admin-or-root", policy_admin_or_root, "for eve (role 'root')"),
         Wrong("hard-coded-arn", policy_hard_coded_arn, "build the ARNs from method_arn"),
+        Wrong("reversed-substring", policy_reversed_substring, "for eve (role '')"),
+        Wrong("admin-scope-too", policy_admin_scope_too, "for carol (role 'reader')"),
+        Wrong(
+            "allow-all-from-any-ip",
+            _hidden_allow({"IpAddress": {"aws:SourceIp": "0.0.0.0/0"}}),
+            "allows",
+        ),
+        Wrong(
+            "allow-all-any-ip-glob", _hidden_allow({"StringLike": {"aws:SourceIp": "*"}}), "allows"
+        ),
+        Wrong(
+            "allow-all-after-1970",
+            _hidden_allow({"NumericGreaterThan": {"aws:EpochTime": "0"}}),
+            "allows",
+        ),
     ),
     "10.1": (Wrong("rewrites-the-check", exposure_rewrites_the_check, "changed the kit itself"),),
     "11.4": (

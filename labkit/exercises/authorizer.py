@@ -39,7 +39,7 @@ _STATUS = {
 }
 _WHY = {
     "no-header": "a missing identity source is refused before the authorizer runs",
-    "bad-signature": 'the authorizer raises Exception("Unauthorized")',
+    "bad-signature": "the authorizer itself refuses a token it cannot verify: how does it say so?",
     "alice-admin": "the policy does not allow it (an explicit or a default deny)",
     "alice-predict": "no Allow statement covers POST /api/predict",
     "bob-admin": "the policy allows it and the backend answers",
@@ -64,6 +64,17 @@ _NOT_ADMIN = (
     "reader admin",
     "root",
     "superuser",
+    "",  # a reversed substring test (`role in "admin"`) lets these in
+    "a",
+    "adm",
+    "min",
+)
+# The request keys API Gateway puts into policy conditions (the local gateway sends the same):
+# with none, an Allow behind an always-true condition never shows; with them, it does.
+_REQUEST_KEYS: tuple[dict[str, Any], ...] = (
+    {},
+    {"aws:SourceIp": "203.0.113.7", "aws:EpochTime": 1_767_258_000},
+    {"aws:SourceIp": "10.1.2.3", "aws:EpochTime": 1_800_000_000},
 )
 
 
@@ -124,6 +135,7 @@ def _callers() -> list[tuple[dict[str, Any], bool]]:
     users += [
         ({"sub": somebody, "role": "admin", "scope": "profile"}, True),
         ({"sub": "bob", "role": "reader", "scope": "profile predict"}, False),
+        ({"sub": "carol", "role": "reader", "scope": "profile admin"}, False),  # scope is no role
     ]
     users += [({"sub": "eve", "role": role, "scope": "profile"}, False) for role in _NOT_ADMIN]
     return users
@@ -148,7 +160,7 @@ def _policy_in(answer: Any, region: str, account: str, api_id: str, stage: str) 
             if isinstance(checked, str):
                 return checked
             allowed = admin_ok if admin else reader_ok
-            decision = checked.policy.evaluate(MethodArn.parse(_arn(*then, api=home)))
+            decision = _decision(checked.policy, _arn(*then, api=home), allowed)
             if (decision is Decision.ALLOW) != allowed:
                 admins_only = admin_ok and not reader_ok and not admin
                 if home != _API and decision is not Decision.ALLOW:
@@ -158,15 +170,23 @@ def _policy_in(answer: Any, region: str, account: str, api_id: str, stage: str) 
                     )
                 return _wrong_decision(claims, asked, then, decision, admins_only)
             for where, api in _elsewhere(region, account, api_id, stage):
-                if checked.policy.evaluate(MethodArn.parse(_arn(*then, api=api))) is (
-                    Decision.ALLOW
-                ):
+                if _decision(checked.policy, _arn(*then, api=api), False) is Decision.ALLOW:
                     return (
                         f"your policy for {claims['sub']} also allows {then[0]} {then[1]} in "
                         f"{where}: take region, account, API id and stage from method_arn "
                         "instead of '*'"
                     )
     return None
+
+
+def _decision(policy: Any, arn: str, allowed: bool) -> Decision:
+    """The policy's decision for ``arn``; under any request keys, the first that is not ``allowed``.
+
+    A policy must decide the same whoever sends the request from wherever: an Allow hidden
+    behind a condition that some real request meets is an Allow.
+    """
+    decisions = [policy.evaluate(MethodArn.parse(arn), keys) for keys in _REQUEST_KEYS]
+    return next((d for d in decisions if (d is Decision.ALLOW) != allowed), decisions[0])
 
 
 def _answer_for(answer: Any, claims: dict[str, Any], arn: str) -> Any:
@@ -194,7 +214,7 @@ def _wrong_decision(
     admins_only: bool,
 ) -> str:
     verdict = "allows" if decision is Decision.ALLOW else "denies"
-    who = f"{claims['sub']} (role {claims['role']!r})"
+    who = f"{claims['sub']} (role {claims.get('role')!r})"
     cached = "" if asked == then else f", built for {asked[0]} {asked[1]} and cached,"
     if decision is not Decision.ALLOW:
         why = ": the cache reuses this policy, so grant every path the caller may use"
