@@ -45,9 +45,11 @@ the gateway itself failed (a bug)                 500   ``{"message":"Internal s
     https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html,
     the body as reported from real APIs in [5]'s pull request.
 [3] ACCESS_DENIED (403, ``x-amzn-ErrorType: AccessDeniedException``) in the gateway response
-    types page above. The explicit-deny wording is what real REST APIs send since at least 2024
-    (seen with that header in public projects' logs and tests; issue 13); AWS's guide prints
-    neither wording. Implicit deny: unchanged.
+    types page above. The explicit-deny wording is what real REST APIs send since at least 2024,
+    ending like IAM's own denials ("... with an explicit deny in an identity-based policy"),
+    as public API clients match it; AWS's Knowledge Center article still prints the older,
+    shorter text (https://aws.amazon.com/premiumsupport/knowledge-center/api-gateway-403-error-lambda-authorizer/).
+    Implicit deny: unchanged, as in that article.
 [4] Not printed in AWS's guide, and not found in the public reports searched: the kit's
     wording, kept from earlier versions, for a Deny from an IAM-policy answer too.
 [5] AUTHORIZER_CONFIGURATION_ERROR (500, ``x-amzn-ErrorType:
