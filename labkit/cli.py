@@ -696,7 +696,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     try:
         httpd = _listen(server, lab.gateway, host, port)
-        with _stop_on_signals():
+        with _stop_on_signals(httpd):
             try:
                 url = server.url_of(host, httpd.server_port)
                 server.publish(lab, url, discover=False)  # a REST JWT authorizer discovers lazily
@@ -708,8 +708,8 @@ def _serve(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
-                httpd.serve_forever()  # werkzeug's returns on KeyboardInterrupt (so on _Stop)
-            except KeyboardInterrupt:  # a signal before serving began
+                httpd.serve_forever()  # returns once a signal asked the server to shut down
+            except KeyboardInterrupt:  # Ctrl-C where no handler could be set (not the main thread)
                 pass
             finally:
                 httpd.server_close()
@@ -731,22 +731,22 @@ def _listen(server: Any, app: Any, host: str, port: int) -> Any:
         ) from None
 
 
-class _Stop(KeyboardInterrupt):
-    """Raised in the main thread by SIGINT or SIGTERM: stops serve_forever like Ctrl-C."""
-
-
 @contextlib.contextmanager
-def _stop_on_signals() -> Iterator[None]:
+def _stop_on_signals(httpd: Any) -> Iterator[None]:
     """SIGINT and SIGTERM stop the server, even where the parent left SIGINT ignored.
 
     A process started with SIGINT ignored (``nohup``, ``&`` in some shells, a test
     runner) inherits SIG_IGN, and Python then installs no KeyboardInterrupt
     handler: the server would never stop on Ctrl-C. So both are set explicitly,
-    and the previous handlers restored afterwards.
+    and the previous handlers restored afterwards. The handler asks the server to
+    shut down from another thread (``shutdown`` waits for ``serve_forever`` to
+    return) instead of raising in the main thread: an exception raised wherever the
+    main thread happens to be (handing a connection to its thread, say) could be
+    caught on the way and leave the server running.
     """
 
     def stop(signum: int, _frame: object) -> None:
-        raise _Stop(signal.Signals(signum).name)
+        threading.Thread(target=httpd.shutdown, name="labkit-serve-stop", daemon=True).start()
 
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set handlers; a caller's thread keeps its own
