@@ -17,9 +17,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -320,7 +321,8 @@ def load_json(
     ``MalformedTokenError`` unless the caller names another ``LabkitError``
     class, e.g. ``KeyFormatError`` for a JWKS): bytes that are not UTF-8,
     nesting deeper than ``MAX_DEPTH``, number literals longer than
-    ``MAX_NUMBER_DIGITS``, duplicate object members, ``NaN``/``Infinity``, lone
+    ``MAX_NUMBER_DIGITS``, duplicate object members, ``NaN``/``Infinity`` and literals
+    beyond a double's range (``1e999``), lone
     UTF-16 surrogates (I-JSON, RFC 7493 section 2.1: they cannot be re-encoded
     as UTF-8), and anything else the parser raises. The depth is checked before
     parsing and numbers as they are read, so the work stays linear in the size
@@ -342,7 +344,10 @@ def load_json(
     _check_shape(raw, what, error)
     try:
         value = json.loads(
-            text, object_pairs_hook=_no_duplicates(what, error), parse_constant=_no_nan(error)
+            text,
+            object_pairs_hook=_no_duplicates(what, error),
+            parse_constant=_no_nan(error),
+            parse_float=_finite(what, error),
         )
     except LabkitError:
         raise
@@ -468,6 +473,23 @@ def _no_duplicates(  # type: ignore[no-untyped-def]
 def _no_nan(error: type[LabkitError] = MalformedTokenError):  # type: ignore[no-untyped-def]
     def hook(name: str) -> Any:
         raise error(f"JSON does not allow {name}")
+
+    return hook
+
+
+def _finite(what: str, error: type[LabkitError]) -> Callable[[str], float]:
+    """``1e999`` is valid JSON that Python reads as infinity: an ``exp`` that never comes.
+
+    RFC 8259 section 6 lets a parser limit the range of numbers, and I-JSON (RFC 7493
+    section 2.2) expects IEEE 754 doubles, which hold no infinity; so a literal beyond a
+    double's range is refused here, once, for every caller.
+    """
+
+    def hook(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value):
+            raise error(f"the {what} holds a number beyond a double's range ({literal[:20]})")
+        return value
 
     return hook
 

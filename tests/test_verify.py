@@ -485,7 +485,7 @@ def test_absurd_numeric_dates_are_rejected_without_overflow() -> None:
     assert check(make({**CLAIMS, "exp": 10**400}))["exp"] == 10**400
     with pytest.raises(ExpiredTokenError, match="expired at -1e\\+300 s"):
         check(make({**CLAIMS, "exp": -1e300}))
-    with pytest.raises(InvalidClaimError, match="NumericDate"):
+    with pytest.raises(MalformedTokenError, match="beyond a double's range"):
         check(forge({"alg": "HS256"}, b'{"exp": 1e999}'))  # JSON's way to spell infinity
 
 
