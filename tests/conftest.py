@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
+
+from labkit.aws.clock import FrozenClock
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,3 +22,9 @@ def vectors_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"test vectors not found at {path} (they live beside the project checkout)")
     return path
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """A frozen clock at the gateway notebooks' 2026-01-01 09:00 UTC (test_aws_gateway's NOW)."""
+    return FrozenClock(dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone.utc))

@@ -25,11 +25,6 @@ UNAUTHORIZED = {"message": "Unauthorized"}
 
 
 @pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(NOW)
-
-
-@pytest.fixture
 def api(clock: FrozenClock) -> Iterator[Api]:
     with serve(clock=clock) as running:
         yield running

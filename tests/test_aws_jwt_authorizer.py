@@ -10,7 +10,6 @@ REST = .../developerguide/rest-api-jwt-authorizer.html (and -create, -methods, -
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +18,7 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_aws_gateway import NOW, UNAUTHORIZED
 
 import labkit
 from labkit import keys
@@ -35,14 +35,6 @@ from labkit.aws.jwt_authorizer import (
 )
 from labkit.aws.server import Api, create_lab
 from labkit.errors import ConfigurationError, LabkitError
-
-NOW = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.timezone.utc)
-UNAUTHORIZED = {"message": "Unauthorized"}
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(NOW)
 
 
 @pytest.fixture
