@@ -9,6 +9,7 @@ commands of docs/scanning-in-ci.md are real.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -40,6 +41,8 @@ from labkit.scan.probes import PROBE_IDS
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "tests" / "schemas" / "sarif-schema-2.1.0.json"
 SCHEMA_SHA256 = "c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e"
+JUNIT_XSD = ROOT / "tests" / "schemas" / "junit-10.xsd"
+JUNIT_XSD_SHA256 = "a1a816f58d1bf95ebabf371994df0b9246dee66ea9572fbec4f9296f1b2c0ff6"
 DOC = ROOT / "docs" / "scanning-in-ci.md"
 REHEARSAL = "<!-- ci-rehearsal: tests/test_scan_outputs.py runs the next block as a script -->"
 PRESETS = [p.name for p in presets.available()]
@@ -57,6 +60,13 @@ def sarif_errors(validator: Any, log: Any) -> list[str]:
     return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(log)]
 
 
+@functools.cache
+def junit_xsd() -> Any:
+    """Jenkins's junit-10.xsd (tests/schemas/, with its provenance), as an XML Schema validator."""
+    xmlschema = pytest.importorskip("xmlschema", reason="xmlschema validates the JUnit reports")
+    return xmlschema.XMLSchema(str(JUNIT_XSD))
+
+
 def expected_flaws(preset: str) -> list[str]:
     return [] if preset == "hardened" else [capstone.PRESET_FLAWS[preset]]
 
@@ -67,6 +77,22 @@ def test_the_schema_is_the_one_its_provenance_names() -> None:
     provenance = (SCHEMA.parent / "PROVENANCE.md").read_text(encoding="utf-8")
     assert SCHEMA_SHA256 in provenance and "oasis-tcs/sarif-spec" in provenance
     assert json.loads(data)["id"] == sarif.SCHEMA_URI
+
+
+def test_the_junit_schema_is_the_one_its_provenance_names() -> None:
+    assert hashlib.sha256(JUNIT_XSD.read_bytes()).hexdigest() == JUNIT_XSD_SHA256
+    provenance = (SCHEMA.parent / "PROVENANCE.md").read_text(encoding="utf-8")
+    assert JUNIT_XSD_SHA256 in provenance and "jenkinsci/xunit-plugin" in provenance
+
+
+def test_the_junit_schema_refuses_what_reporters_refuse() -> None:
+    """The XSD check can fail: a suite without its counts, a case without a name."""
+    xsd = junit_xsd()
+    assert xsd.is_valid('<testsuite name="s" tests="0" failures="0" errors="0"/>')
+    assert not xsd.is_valid('<testsuite name="s" tests="1"><testcase name="c"/></testsuite>')
+    assert not xsd.is_valid(
+        '<testsuite name="s" tests="1" failures="0" errors="0"><testcase/></testsuite>'
+    )
 
 
 def test_the_validator_checks_formats_and_refuses_a_broken_log(validator: Any) -> None:
@@ -157,6 +183,7 @@ def check_junit_shape(suites: ET.Element) -> None:
     cases = suite.findall("testcase")
     failures = [c for c in cases if c.find("failure") is not None]
     skipped = [c for c in cases if c.find("skipped") is not None]
+    junit_xsd().validate(suites)  # Jenkins's junit-10.xsd: raises on anything it refuses
     assert suite.get("tests") == suites.get("tests") == str(len(cases))
     assert suite.get("failures") == str(len(failures)) and suite.get("errors") == "0"
     assert suite.get("skipped") == str(len(skipped))
@@ -242,6 +269,7 @@ def test_a_verifier_target_has_a_logical_location(validator: Any) -> None:
 
 
 def check_junit_shape_verifier(suites: ET.Element) -> None:
+    junit_xsd().validate(suites)
     (suite,) = suites.findall("testsuite")
     cases = {c.get("name") for c in suite.findall("testcase")}
     assert set(PROBE_IDS) <= cases
@@ -255,7 +283,7 @@ def test_junit_carries_only_characters_xml_allows() -> None:
     odd = Attempt("alg-none", "unsigned-token-accepted", "x\x00\x1b[31m", "refused", 401, "\x07")
     report = ScanReport("GET /", "RS256", (), (odd,), 1, 0.01, ("ok\x01",), ("note\x02",))
     text = junit.dumps(junit.to_junit(report, "http://127.0.0.1:1/"))
-    ET.fromstring(text.encode())  # parses
+    junit_xsd().validate(ET.fromstring(text.encode()))  # parses, and is valid
     assert "\x00" not in text and "\x1b" not in text
 
 
