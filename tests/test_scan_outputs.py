@@ -335,6 +335,18 @@ def test_unreachable_target_is_exit_2_one_line_and_no_files(
     assert not out_sarif.exists() and not out_junit.exists()  # no empty SARIF closing alerts
 
 
+def test_a_target_answering_errors_is_exit_2_one_line_and_no_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A staging service that is up but broken (500 to the valid token) cannot pass the gate."""
+    out = tmp_path / "scan.sarif"
+    with open_server(500) as url:
+        assert cli.main(["scan", url, "--token", capstone_token(), "--sarif", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "refused the valid token (HTTP 500)" in err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("where", "message"),
     [
@@ -555,16 +567,20 @@ def capstone_token() -> str:
 
 
 class open_server:  # a context manager, named like serve()
-    """A loopback HTTP server that answers 200 to everything: no authentication at all."""
+    """A loopback HTTP server that answers ``status`` to everything (200: no authentication)."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
 
     def __enter__(self) -> str:
+        status = self.status
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         class Open(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 body = b'{"sub": "anyone"}'
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
