@@ -187,3 +187,19 @@ hub: install-test dirs hub-deps
 
 bench-hub: install-test dirs hub-deps
 	$(BIN)/python bench/hub.py
+
+# --- labkit scan against real jwt_tool, preset by preset (bench/scanner_vs_jwt_tool.py) ---------
+# Requests, wall time and flaws found per preset for both tools, and their ratios, in one run.
+# Uses the same jwt_tool checkout as bench-jwt-tool ($(JWT_TOOL) at JWT_TOOL_COMMIT, with its
+# requirements in a venv of its own there). Without that checkout it compares against the 571
+# requests jwt_tool is known to send per target, and says so. Not part of `make test`.
+.PHONY: bench-scanner-vs-jwt-tool
+bench-scanner-vs-jwt-tool: $(STAMP)
+	@if test -f $(JWT_TOOL)/jwt_tool.py; then \
+		test -x $(JWT_TOOL)/venv/bin/python || $(PYTHON) -m venv $(JWT_TOOL)/venv; \
+		$(JWT_TOOL)/venv/bin/pip install -q -r $(JWT_TOOL)/requirements.txt; \
+		$(BIN)/python bench/scanner_vs_jwt_tool.py $(JWT_TOOL); \
+	else \
+		echo "no jwt_tool.py in $(JWT_TOOL) (put jwt_tool $(JWT_TOOL_COMMIT) there): known counts only"; \
+		$(BIN)/python bench/scanner_vs_jwt_tool.py --counts; \
+	fi

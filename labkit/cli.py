@@ -26,6 +26,7 @@ import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timezone
 from typing import Any, NoReturn
 
 from labkit import __version__, tokens
@@ -761,7 +762,10 @@ def _stop_on_signals(httpd: Any) -> Iterator[None]:
 
 def _add_scan(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser(
-        "scan", help="run every attack of the kit against a JWT-protected URL (loopback by default)"
+        "scan",
+        help="run every attack of the kit against a JWT-protected URL (loopback by default)",
+        epilog=SCAN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("url", help="the endpoint to test, e.g. http://127.0.0.1:8000/api/profile")
     p.add_argument("--token", required=True, help="a valid token for it, or - to read from stdin")
@@ -797,6 +801,14 @@ def _add_scan(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
         help="seconds per request, more than 0 and at most 60 (default 5)",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument(
+        "--sarif",
+        metavar="FILE",
+        help="also write the report as SARIF 2.1.0 (GitHub code scanning); - for stdout",
+    )
+    p.add_argument(
+        "--junit", metavar="FILE", help="also write one JUnit XML test case per probe; - for stdout"
+    )
     p.set_defaults(run=_scan)
 
 
@@ -815,6 +827,9 @@ def _scan(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    outputs = _scan_outputs(args)
+    if outputs is None:
+        return EXIT_USAGE
     raw = args.token  # a "-" was replaced by stdin's content before the command ran
     try:
         public_key = _read_bytes(args.public_key) if args.public_key else None
@@ -825,6 +840,7 @@ def _scan(args: argparse.Namespace) -> int:
         reminder = scan.check_target(args.url, args.allow_host)
         if reminder:
             print(f"labkit scan: {reminder}", file=sys.stderr)
+        started = datetime.now(timezone.utc)
         report = scan.scan(
             args.url,
             raw,
@@ -840,12 +856,127 @@ def _scan(args: argparse.Namespace) -> int:
     except MalformedTokenError as exc:  # bad input here, not a verdict on the target
         print(f"labkit scan: malformed token: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    if args.json:
+    ended = datetime.now(timezone.utc)
+    texts = _scan_reports(args, report, started, ended)
+    for name, path in outputs.items():  # the files first: a full disk is exit 2, one line
+        if path != "-":
+            try:
+                with open(path, "w", encoding="utf-8") as handle:
+                    handle.write(texts[name])
+            except OSError as exc:
+                reason = exc.strerror or exc
+                _error("scan", f"cannot write --{name} {_shown_path(path)}: {reason}")
+                return EXIT_USAGE
+    stdout = [name for name, path in outputs.items() if path == "-"]
+    if stdout:  # stdout carries one thing: that report; the verdict goes to stderr
+        sys.stdout.write(texts[stdout[0]])
+        print(f"labkit scan: {report.summary()}", file=sys.stderr)
+    elif args.json:
         print(json.dumps({"url": args.url, **report.to_dict()}, indent=2))
     else:
         print(f"labkit scan {args.url}")
         print(report.text())
     return report.exit_code
+
+
+SCAN_EPILOG = """\
+exit codes:
+  0  the scan ran and nothing got through
+  1  findings (the report and every --json/--sarif/--junit output are still written)
+  2  usage or refused: bad options or token, a target not allowed (--allow-host), an output
+     file that cannot be written, or a target that cannot be scanned (down, timing out, not
+     HTTP, refusing the valid token); one line on stderr, and no report file is written
+
+--json, --sarif FILE and --junit FILE combine; at most one of them may use stdout (- as FILE).
+"""
+
+
+def _scan_outputs(args: argparse.Namespace) -> dict[str, str] | None:
+    """The report files asked for ({"sarif": path, ...}), checked before anything is sent.
+
+    Checked now, so that a typo costs no scan: a directory, a folder that does
+    not exist or cannot be written, two outputs on one path or on stdout.
+    """
+    wanted = {
+        name: path for name in ("sarif", "junit") if (path := getattr(args, name)) is not None
+    }
+    stdout = [f"--{name} -" for name, path in wanted.items() if path == "-"]
+    stdout += ["--json"] if args.json else []
+    problem = ""
+    if len(stdout) > 1:
+        problem = f"only one output can go to stdout, got {' and '.join(stdout)}"
+    elif len(wanted) == 2 and "-" not in wanted.values() and _same_file(*wanted.values()):
+        problem = f"--sarif and --junit name the same file {_shown_path(wanted['sarif'])}"
+    for name, path in wanted.items():
+        if problem or path == "-":
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        if not path or "\x00" in path or path.endswith(os.sep) or os.path.isdir(path):
+            problem = f"--{name} {path!r} is not a file name"  # repr: '' and 'dir/' show
+        elif not os.path.isdir(folder):
+            problem = f"cannot write --{name} {_shown_path(path)}: no folder {_shown_path(folder)}"
+        elif not os.access(folder, os.W_OK) or (
+            os.path.exists(path) and not os.access(path, os.W_OK)
+        ):
+            problem = f"cannot write --{name} {_shown_path(path)}: permission denied"
+    if problem:
+        _error("scan", problem)
+        return None
+    return wanted
+
+
+def _shown_path(path: str) -> str:
+    """A file name as typed, or its repr when it holds a newline or another control character."""
+    return path if path.isprintable() else repr(path)
+
+
+def _same_file(first: str, second: str) -> bool:
+    """Do two names reach one file (``a`` and ``./a``, a symlink and its target)?"""
+    try:
+        return first == second or os.path.realpath(first) == os.path.realpath(second)
+    except (OSError, ValueError):  # a NUL in a name: refused just below
+        return False
+
+
+def _scan_reports(
+    args: argparse.Namespace, report: Any, started: datetime, ended: datetime
+) -> dict[str, str]:
+    """``{"sarif": text, "junit": text}`` for the outputs asked for."""
+    from labkit.scan import junit, sarif
+
+    texts: dict[str, str] = {}
+    if args.sarif is not None:
+        log = sarif.to_sarif(
+            report,
+            args.url,
+            arguments=_scan_argv(args),
+            exit_code=report.exit_code,
+            started=started,
+            ended=ended,
+        )
+        texts["sarif"] = sarif.dumps(log)
+    if args.junit is not None:
+        texts["junit"] = junit.dumps(junit.to_junit(report, args.url, timestamp=started))
+    return texts
+
+
+def _scan_argv(args: argparse.Namespace) -> list[str]:
+    """The scan's command line rebuilt from its options, credentials as ``***``.
+
+    Rebuilt (not ``sys.argv``) so it is the same however ``main`` was called, and
+    so a token never lands in a report that CI uploads.
+    """
+    argv = ["labkit", "scan", args.url]
+    for name, value in vars(args).items():
+        if name in ("command", "run", "url") or value in (None, False, [], ""):
+            continue
+        if (name, value) in (("header", "Authorization"), ("timeout", "5")):
+            continue  # the defaults
+        flag = f"--{name.replace('_', '-')}"
+        secret = any(word in name for word in ("token", "secret", "password"))
+        for item in value if isinstance(value, list) else [value]:
+            argv += [flag] if item is True else [flag, "***" if secret else str(item)]
+    return argv
 
 
 if __name__ == "__main__":  # pragma: no cover
