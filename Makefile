@@ -187,3 +187,10 @@ hub: install-test dirs hub-deps
 
 bench-hub: install-test dirs hub-deps
 	$(BIN)/python bench/hub.py
+
+# --- JWE decryption throughput and attack work (bench/jwe.py) -----------------------------------
+# labkit.jwe.decrypt against jwcrypto's decrypt (a test-only peer) per alg and enc, as ratios in
+# one run, and the counted work of a huge-p2c token and a zip bomb, vulnerable vs hardened.
+.PHONY: bench-jwe
+bench-jwe: install-test
+	$(BIN)/python bench/jwe.py
