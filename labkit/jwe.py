@@ -695,11 +695,23 @@ def _plaintext(value: object) -> bytes:
 
 def _key_object(key: Any, error: type[LabkitError] = ConfigurationError) -> Any:
     if isinstance(key, dict):
+        _check_key_use(key, error)
         try:
             return keys.from_jwk(key)
         except LabkitError as exc:
             raise error(exc.message, exc.why) from None
     return key
+
+
+def _check_key_use(jwk: dict[str, Any], error: type[LabkitError]) -> None:
+    """A JWK marked for signatures is not an encryption key (RFC 7517 sections 4.2 and 4.3)."""
+    use = jwk.get("use")
+    if use is not None and use != "enc":
+        raise error(f"the JWK is marked use {shown(use)}, not 'enc': it is not an encryption key")
+    ops = jwk.get("key_ops")
+    wanted = {"encrypt", "decrypt", "wrapKey", "unwrapKey", "deriveKey", "deriveBits"}
+    if isinstance(ops, list) and not wanted.intersection(ops):
+        raise error(f"the JWK's key_ops {shown(ops)} allow no encryption operation")
 
 
 def _ec_public(key: Any, alg: str) -> ec.EllipticCurvePublicKey:

@@ -254,6 +254,19 @@ def test_wrong_key_types_are_refused() -> None:
         jwe.decrypt(token, KW[:16], algorithms=["A256KW"], encryptions=["A256GCM"])
 
 
+def test_a_signing_jwk_is_not_a_decryption_key() -> None:
+    token = jwe.encrypt(b"hi", KW, alg="A256KW", enc="A256GCM")
+    options = {"algorithms": ["A256KW"], "encryptions": ["A256GCM"]}
+    jwk = {"kty": "oct", "k": tokens.b64url_encode(KW)}
+    assert jwe.decrypt(token, {**jwk, "use": "enc"}, **options) == b"hi"
+    with pytest.raises(JweError, match="use 'sig', not 'enc'"):
+        jwe.decrypt(token, {**jwk, "use": "sig"}, **options)
+    with pytest.raises(JweError, match="allow no encryption operation"):
+        jwe.decrypt(token, {**jwk, "key_ops": ["sign", "verify"]}, **options)
+    with pytest.raises(ConfigurationError, match="use 'sig'"):
+        jwe.encrypt(b"hi", {**jwk, "use": "sig"}, alg="A256KW", enc="A256GCM")
+
+
 def test_rsa_oaep_failures_all_look_alike() -> None:
     """RFC 7516 section 11.5: a bad encrypted key goes on with a random CEK, failing at the tag."""
     token = jwe.encrypt(b"hi", RSA.public_key(), alg="RSA-OAEP-256", enc="A256GCM")

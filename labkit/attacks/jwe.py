@@ -16,7 +16,7 @@ counters still at zero:
   1.5.6, CVE-2024-28102; go-jose before 2.6.3/3.0.3/4.0.1, CVE-2024-28180).
   ``zip_bomb`` mints the token with nothing but the public key.
 - ``pbes2_without_p2c_limit``: PBKDF2 run for whatever ``p2c`` the token names
-  (panva/jose before 4.9.2, CVE-2022-36083; Nimbus JOSE+JWT before 9.37.2,
+  (panva/jose before 4.9.2, 3.20.4, 2.0.6 and 1.28.2, CVE-2022-36083; Nimbus JOSE+JWT before 9.37.2,
   CVE-2023-52428; joserfc, CVE-2026-27932). ``huge_p2c`` needs no key at all.
 - ``rsa1_5_length_oracle``: RSA1_5 accepted from the header (a downgrade from
   RSA-OAEP), and a wrongly sized CEK reported as its own error: a Bleichenbacher
@@ -253,8 +253,8 @@ def rsa1_5_length_oracle(
 ) -> bytes:
     """RSA1_5 taken from the header, and a wrong-length CEK reported apart: CVE-2026-28490.
 
-    ``cryptography`` answers a bad PKCS #1 v1.5 padding with random bytes of
-    some length (implicit rejection, so no exception leaks it); Authlib before
+    ``cryptography`` mostly answers a bad PKCS #1 v1.5 padding with random bytes
+    of some length (implicit rejection, so no exception leaks it); Authlib before
     1.6.9 then raised 'Invalid "cek" length' before the AEAD ran, while a good
     padding reached the tag check and failed THERE: two answers, one bit per
     query about the padding. Bleichenbacher's 1998 attack turns such bits into
