@@ -195,6 +195,11 @@ def _bounded_text(token: object, max_length: int) -> str:
             token = token.decode("ascii")
         except UnicodeDecodeError:
             raise JweError("a compact JWE is ASCII text; these bytes are not") from None
+    if isinstance(token, dict):
+        raise JweError(
+            "this decryptor takes the compact serialization only, not the JSON one "
+            "(RFC 7516 section 7.2): a JWE here is text with five parts"
+        )
     if not isinstance(token, str):
         raise JweError(f"a JWE must be text, got {type(token).__name__}")
     if len(token) > max_length:
