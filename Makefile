@@ -203,3 +203,10 @@ bench-scanner-vs-jwt-tool: $(STAMP)
 		echo "no jwt_tool.py in $(JWT_TOOL) (put jwt_tool $(JWT_TOOL_COMMIT) there): known counts only"; \
 		$(BIN)/python bench/scanner_vs_jwt_tool.py --counts; \
 	fi
+
+# --- JWE decryption throughput and attack work (bench/jwe.py) -----------------------------------
+# labkit.jwe.decrypt against jwcrypto's decrypt (a test-only peer) per alg and enc, as ratios in
+# one run, and the counted work of a huge-p2c token and a zip bomb, vulnerable vs hardened.
+.PHONY: bench-jwe
+bench-jwe: install-test
+	$(BIN)/python bench/jwe.py

@@ -124,6 +124,16 @@ NOTEBOOKS = (
         "root-cause report, the fix and a clean re-scan, logout against a cached policy; the "
         "kit's best-practices checklist.",
     ),
+    Notebook(
+        "12-encrypted-tokens.ipynb",
+        "Encrypted tokens (JWE)",
+        25,
+        20,
+        "Why signed is not secret; JWE's five parts by hand (RSA-OAEP-256, ECDH-ES, A256GCM); "
+        "nested JWTs, sign then encrypt; encrypted is not authenticated; invalid curves "
+        "(CVE-2016-9121), zip bombs (CVE-2024-28102), huge p2c (CVE-2022-36083), the RSA1_5 "
+        "oracle (CVE-2026-28490).",
+    ),
 )
 
 

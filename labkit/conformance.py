@@ -6,6 +6,10 @@ folder it is given. Each Wycheproof test is verified with its group's JWK or
 JWK Set, the algorithm pinned to the key's ``alg`` (or, for a key without a
 JWS ``alg``, to the algorithms its key type can serve), as a careful service
 would configure it. ``acceptable`` counts as agreement either way.
+
+The 34 JWE tests of the crypto file are loaded apart, by ``load_jwe``, and run
+through ``labkit.jwe.decrypt`` with ``alg`` pinned to the key's own ``alg`` and
+every ``enc`` the kit implements allowed.
 """
 
 from __future__ import annotations
@@ -16,17 +20,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labkit import keys, tokens
+from labkit import jwe, keys, tokens
 from labkit.algorithms import ALGORITHMS
 from labkit.errors import InvalidTokenError
 from labkit.verify import verify_jws
 
 __all__ = [
     "FILES",
+    "JWE_FILE",
     "KNOWN_FAULTY",
     "Case",
     "Result",
     "load",
+    "load_jwe",
     "run",
     "summary",
 ]
@@ -38,6 +44,8 @@ FILES = (
     "rfc/rfc_vectors.json",
 )
 """The vector files, relative to the vectors folder, in report order."""
+JWE_FILE = "wycheproof/json_web_crypto_test.json"
+"""The file that holds Wycheproof's JWE tests (beside its JWS ones)."""
 
 KNOWN_FAULTY: dict[tuple[str, str], str] = {
     ("json_web_signature_test.json", "tc367"): (
@@ -93,8 +101,9 @@ class Case:
     key: Any
     algorithms: tuple[str, ...]
     expected: str  # "valid", "invalid" or "acceptable"; a thumbprint for thumbprint vectors
-    kind: str = "jws"
+    kind: str = "jws"  # "jws", "jwk_thumbprint" or "jwe"
     detached: bytes | None = None
+    encryptions: tuple[str, ...] = ()  # JWE only: the enc values allowed
 
     @property
     def known_faulty(self) -> str | None:
@@ -134,6 +143,8 @@ def run(case: Case) -> Result:
     if case.kind == "jwk_thumbprint":
         got = keys.thumbprint(case.key)
         return Result(case, got == case.expected, got)
+    if case.kind == "jwe":
+        return _run_jwe(case)
     try:
         payload = verify_jws(
             case.token, case.key, algorithms=case.algorithms, detached_payload=case.detached
@@ -141,6 +152,41 @@ def run(case: Case) -> Result:
     except InvalidTokenError as exc:
         return Result(case, False, f"{type(exc).__name__}: {exc}")
     return Result(case, True, f"accepted ({len(payload)} payload bytes)")
+
+
+def load_jwe(vectors_dir: Path) -> list[Case]:
+    """The JWE tests of Wycheproof's crypto file, each pinned to its key's ``alg``."""
+    data = json.loads((Path(vectors_dir) / JWE_FILE).read_text(encoding="utf-8"))
+    cases: list[Case] = []
+    for group in data["testGroups"]:
+        key = group["private"]  # decrypting needs the private half
+        for test in group["tests"]:
+            if "jwe" not in test:
+                continue
+            cases.append(
+                Case(
+                    file=Path(JWE_FILE).name,
+                    id=f"tc{test['tcId']}",
+                    comment=test["comment"],
+                    token=test["jwe"],
+                    key=key,
+                    algorithms=(key["alg"],),
+                    expected=test["result"],
+                    kind="jwe",
+                    encryptions=tuple(jwe.ENCRYPTIONS),
+                )
+            )
+    return cases
+
+
+def _run_jwe(case: Case) -> Result:
+    try:
+        plaintext = jwe.decrypt(
+            case.token, case.key, algorithms=case.algorithms, encryptions=case.encryptions
+        )
+    except InvalidTokenError as exc:
+        return Result(case, False, f"{type(exc).__name__}: {exc}")
+    return Result(case, True, f"decrypted ({len(plaintext)} plaintext bytes)")
 
 
 def summary(results: list[Result]) -> dict[str, tuple[int, int]]:

@@ -17,6 +17,7 @@ __all__ = [
     "InvalidClaimError",
     "InvalidIssuerError",
     "InvalidTokenError",
+    "JweError",
     "KeyFormatError",
     "KeyNotFoundError",
     "LabkitError",
@@ -90,6 +91,10 @@ class KeyNotFoundError(InvalidTokenError):
 
 class CriticalHeaderError(InvalidTokenError):
     """The token lists a ``crit`` header extension this verifier does not implement."""
+
+
+class JweError(InvalidTokenError):
+    """The JWE must not be decrypted or trusted: malformed, disallowed, undecryptable, costly."""
 
 
 class InvalidClaimError(InvalidTokenError):

@@ -91,3 +91,41 @@ def test_rfc_7515_a1_jwt_is_expired_unless_the_clock_is_frozen(vectors_dir: Path
         verify(case.token, case.key, algorithms=["HS256"])
     claims = verify(case.token, case.key, algorithms=["HS256"], now=1_300_819_379)
     assert claims == {"iss": "joe", "exp": 1_300_819_380, "http://example.com/is_root": True}
+
+
+# JWE: Wycheproof's 34 JWE tests through labkit.jwe.decrypt ------------------------------------
+
+JWE_TOTAL = 34
+
+
+@pytest.fixture(scope="module")
+def jwe_results(vectors_dir: Path) -> list[conformance.Result]:
+    return [conformance.run(case) for case in conformance.load_jwe(vectors_dir)]
+
+
+def test_every_jwe_vector_agrees(jwe_results: list[conformance.Result]) -> None:
+    """34/34: the two valid tokens decrypt, every altered, truncated or off-curve one is refused."""
+    assert len(jwe_results) == JWE_TOTAL
+    wrong = [f"{r.case.id} ({r.case.comment}): {r.reason}" for r in jwe_results if not r.agrees]
+    assert wrong == []
+    valid = [r for r in jwe_results if r.case.expected == "valid"]
+    assert [r.case.id for r in valid] == ["tc50", "tc67"]
+    assert all(r.accepted and r.reason == "decrypted (3 plaintext bytes)" for r in valid)
+    refused = [r for r in jwe_results if r.case.expected == "invalid"]
+    assert len(refused) == 32
+    assert all(r.reason.startswith("JweError: ") for r in refused), [r.reason for r in refused]
+
+
+def test_jwe_rejections_name_their_reason(jwe_results: list[conformance.Result]) -> None:
+    by_id = {r.case.id: r.reason for r in jwe_results}
+    assert "not on P-256: refused before any ECDH" in by_id["tc83"]
+    assert "compact serialization only" in by_id["tc66"]  # JSON serialization: compact only
+    assert "five base64url parts" in by_id["tc53"]
+    assert "does not decrypt under this key" in by_id["tc51"]
+    assert "no protected header" in by_id["tc64"]
+
+
+def test_jwe_vectors_are_pinned_to_their_keys_alg(vectors_dir: Path) -> None:
+    cases = conformance.load_jwe(vectors_dir)
+    assert {c.algorithms for c in cases} == {("A256KW",), ("ECDH-ES+A128KW",)}
+    assert all("RSA1_5" not in c.algorithms for c in cases)

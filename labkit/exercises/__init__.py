@@ -66,6 +66,7 @@ _BANKS = (
     "authorizer",
     "platform",
     "capstone",
+    "encryption",
 )
 
 Checker = Callable[[Any], "str | None"]

@@ -1,0 +1,304 @@
+"""Exercises for notebook 12: encrypted tokens (JWE).
+
+Each check throws at the answer what an attacker would send. 12.1's decrypt
+policy is run through ``labkit.jwe.decrypt`` with a ``Work`` counter against an
+honest token, a zip bomb, RSA1_5, PBES2 with a huge ``p2c``, a CBC token, an
+oversized token: it must decrypt the first and refuse the rest with no work
+done. 12.2's decrypt-then-verify function gets an honest nested JWT, bare
+encrypted claims, an unsigned inner JWT, one signed with the attacker's key,
+the wrong ``cty``, another audience and an expired token. 12.3's forgery must
+pass ``decrypt_and_trust`` with the service's public key alone and fail
+``labkit.jwe.decrypt_jwt``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from labkit import algorithms, examples, jwe, keys
+from labkit.attacks import jwe as attacks
+from labkit.errors import ConfigurationError, InvalidTokenError, LabkitError
+from labkit.exercises import NOT_ATTEMPTED, Exercise
+
+__all__ = ["EXERCISES", "IDP_ALG", "POLICY", "SERVICE_ALG", "SERVICE_ENC"]
+
+SERVICE_ALG, SERVICE_ENC = "RSA-OAEP-256", "A256GCM"
+"""What the kit's IdP encrypts with, in notebook 12: RSA-OAEP-256 key transport, AES-256-GCM."""
+IDP_ALG = "ES256"
+"""What the IdP signs the inner JWT with."""
+POLICY = {"algorithms": [SERVICE_ALG], "encryptions": [SERVICE_ENC]}
+_NOW = 1767259800  # 2026-01-01T09:30:00Z: the notebook's frozen clock
+_API = {"audience": "labkit-api", "issuer": "https://idp.labkit.local", "now": _NOW}
+_ALICE = dict(examples.LAB_CLAIMS)
+_WANTED = {**_ALICE, "role": "admin"}
+
+
+def _service() -> Any:
+    return keys.demo_private_key("rsa")  # DEMO ONLY: the API's decryption key
+
+
+def _idp() -> Any:
+    return keys.demo_private_key("p256")  # DEMO ONLY: the IdP's signing key
+
+
+def _encrypt(plaintext: bytes | dict[str, Any], **options: Any) -> str:
+    options = {"alg": SERVICE_ALG, "enc": SERVICE_ENC, **options}
+    return jwe.encrypt(plaintext, _service().public_key(), **options)
+
+
+# 12.1 · A decrypt policy ------------------------------------------------------------------------
+
+
+def _policy_cases() -> list[tuple[str, str, str]]:
+    """(what, token, the mistake a policy that lets it through makes)."""
+    public = _service().public_key()
+    pbes2 = attacks.huge_p2c(5_000)  # under labkit's bound: only the allow-list stops it
+    return [
+        (
+            "a zip bomb (1 MB of zeros in a 1.8 kB token)",
+            attacks.zip_bomb(public, size=1_000_000),
+            "it inflated a zip bomb: the IdP never compresses, so leave allow_zip off",
+        ),
+        (
+            "an RSA-OAEP (SHA-1) token",
+            _encrypt(b"{}", alg="RSA-OAEP"),
+            "it accepts alg RSA-OAEP: allow only what the IdP uses, RSA-OAEP-256",
+        ),
+        (
+            "an A128CBC-HS256 token",
+            _encrypt(b"{}", enc="A128CBC-HS256"),
+            "it accepts enc A128CBC-HS256: allow only what the IdP uses, A256GCM",
+        ),
+        (
+            "a PBES2 token with p2c 5,000",
+            pbes2,
+            "it lets the sender choose PBES2 (and its p2c): allow only RSA-OAEP-256",
+        ),
+        (
+            "an RSA1_5 token",
+            attacks.rsa1_5_probe(public, conforming=True),
+            "it lets RSA1_5 in",
+        ),
+        (
+            "a 19,000-character token",
+            _encrypt(os.urandom(14_000)),
+            "it parsed a 19,000-character token: keep max_length at its default (or lower)",
+        ),
+    ]
+
+
+def _decrypt_policy(answer: Any) -> str | None:
+    if not isinstance(answer, dict):
+        return f"give the policy as a dict of keyword arguments, not {type(answer).__name__}"
+    service = _service()
+    options = dict(answer)
+    if "work" in options or "key" in options:
+        return "leave out 'work' and 'key': the check passes those itself"
+    honest = _encrypt({"sub": "alice"})
+    try:
+        plaintext = jwe.decrypt(honest, service, **options)
+    except ConfigurationError as exc:
+        return f"labkit.jwe.decrypt refuses this policy: {exc}"
+    except TypeError as exc:
+        return f"labkit.jwe.decrypt does not take these arguments: {exc}"
+    except InvalidTokenError as exc:
+        return f"your policy refuses the IdP's own RSA-OAEP-256 / A256GCM token: {exc}"
+    if plaintext != b'{"sub":"alice"}':
+        return "the IdP's honest token did not decrypt to its plaintext"
+    for what, token, mistake in _policy_cases():
+        work = jwe.Work()
+        try:
+            jwe.decrypt(token, service, **options, work=work)
+        except InvalidTokenError:
+            if work.inflated:
+                return f"for {what}: {mistake} ({work.inflated:,} bytes inflated before refusing)"
+            if work.pbkdf2_iterations or work.rsa or work.ecdh:
+                return f"for {what}: {mistake} (work was done before refusing: {work})"
+            continue
+        return f"for {what}: {mistake}"
+    return _static_policy_problem(options)
+
+
+def _static_policy_problem(options: dict[str, Any]) -> str | None:
+    """What the probes cannot see: options that would let a future token do too much work."""
+    listed = set(options.get("algorithms", ()))
+    if any(name.startswith("PBES2") for name in listed):
+        return (
+            "it lists PBES2: the sender would choose the PBKDF2 work (p2c); the IdP never uses it"
+        )
+    if options.get("max_p2c", jwe.MAX_P2C) > jwe.MAX_P2C:
+        return f"max_p2c above {jwe.MAX_P2C:,} lets a token order that many PBKDF2 iterations"
+    if options.get("max_inflated", jwe.MAX_INFLATED) > jwe.MAX_INFLATED:
+        return f"max_inflated above {jwe.MAX_INFLATED:,}: leave zip off and the cap alone"
+    return None
+
+
+# 12.2 · Decrypt, then verify --------------------------------------------------------------------
+
+
+def _nested(claims: dict[str, Any], *, signer: Any = None, cty: str | None = "JWT") -> str:
+    signed = algorithms.sign_token(claims, signer or _idp(), IDP_ALG)
+    header = {} if cty is None else {"cty": cty}
+    return _encrypt(signed.encode("ascii"), header=header)
+
+
+def _read_claims(answer: Any) -> str | None:
+    if not callable(answer):
+        return "pass your function itself (no parentheses)"
+    honest = _nested(_ALICE)
+    got = answer(honest)
+    if got is None:
+        return NOT_ATTEMPTED
+    if got != _ALICE:
+        return f"for the IdP's honest nested token you returned {got!r}, not Alice's claims"
+    mallory = {**_ALICE, "role": "admin"}
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    refused = [
+        (
+            "bare encrypted claims (no signed JWT inside)",
+            attacks.mint(mallory, _service().public_key()),
+            "you trusted claims that anyone with the service's PUBLIC key can encrypt",
+        ),
+        (
+            "a nested JWT whose inner token is unsigned (alg none)",
+            attacks.mint_unsigned_nested(mallory, _service().public_key()),
+            "you read the inner JWT without verifying its signature",
+        ),
+        (
+            "a nested JWT signed with the attacker's own key",
+            _nested(mallory, signer=stranger),
+            "you did not verify the inner JWT with the IdP's public key",
+        ),
+        (
+            "a nested JWT for another audience",
+            _nested({**_ALICE, "aud": "billing-api"}),
+            "you did not check aud: pass the API's audience, issuer and clock (API)",
+        ),
+        (
+            "an expired nested JWT",
+            _nested({**_ALICE, "exp": _NOW - 60}),
+            "you did not check exp against the notebook's clock (API's now)",
+        ),
+        (
+            "a signed JWT encrypted with cty 'json'",
+            _nested(_ALICE, cty="json"),
+            "you did not check that the JWE says cty JWT (RFC 7519 section 5.2)",
+        ),
+        (
+            "a zip bomb",
+            attacks.zip_bomb(_service().public_key(), size=1_000_000),
+            "you inflated a zip bomb: use labkit.jwe.decrypt without allow_zip",
+        ),
+    ]
+    for what, token, mistake in refused:
+        try:
+            value = answer(token)
+        except InvalidTokenError:
+            continue
+        except LabkitError as exc:
+            return f"for {what} your function raised {type(exc).__name__} ({exc}): {mistake}"
+        except Exception as exc:
+            return (
+                f"for {what} your function raised {type(exc).__name__}: raise a "
+                "labkit.InvalidTokenError, as labkit.jwe and labkit.verify do"
+            )
+        return f"for {what} you returned {value!r}: {mistake}"
+    return None
+
+
+# 12.3 · Encrypted is not authenticated ----------------------------------------------------------
+
+
+def _forged_admin(answer: Any) -> str | None:
+    if not isinstance(answer, str):
+        return f"give the token as a string, not {type(answer).__name__}"
+    if answer.count(".") != 4:
+        return "that is not a compact JWE (five parts separated by dots)"
+    service = _service()
+    try:
+        claims = attacks.decrypt_and_trust(answer, service, **POLICY)
+    except LabkitError as exc:
+        return f"the decrypt-and-trust service refused it: {exc}"
+    if claims.get("role") != "admin" or claims.get("sub") != "alice":
+        return "the claims the service reads should be Alice's with role 'admin'"
+    extra = sorted(set(claims) - set(_WANTED))
+    if extra:
+        return f"the claims add {extra[0]!r}, which Alice's have not: change role only"
+    for name, value in _WANTED.items():
+        if claims.get(name) != value:
+            return f"{name!r} is {claims.get(name)!r}, not Alice's {value!r}: change role only"
+    try:
+        jwe.decrypt_jwt(
+            answer, service, _idp().public_key(), **POLICY, signing_algorithms=[IDP_ALG], **_API
+        )
+    except InvalidTokenError:
+        return None  # proven twice: decrypt-and-trust believes it, decrypt_jwt does not
+    return (
+        "labkit.jwe.decrypt_jwt accepts it too, so it holds the IdP's signature: "
+        "that is not a forgery"
+    )
+
+
+EXERCISES = (
+    Exercise(
+        id="12.1",
+        title="A decrypt policy",
+        verify=_decrypt_policy,
+        hints=(
+            "The IdP encrypts with RSA-OAEP-256 and A256GCM and never compresses. The policy "
+            "is the keyword arguments of labkit.jwe.decrypt: which of them let an attacker in?",
+            "{'algorithms': ['RSA-OAEP-256'], 'encryptions': ['A256GCM']}: the defaults of "
+            "allow_zip, max_length and max_p2c are already the safe ones.",
+        ),
+        solution="""\
+answer = {"algorithms": ["RSA-OAEP-256"], "encryptions": ["A256GCM"]}""",
+        starter="answer = ...  # the keyword arguments for labkit.jwe.decrypt, as a dict",
+        success="Only what the IdP sends gets in, and the bombs cost nothing.",
+    ),
+    Exercise(
+        id="12.2",
+        title="Decrypt, then verify",
+        verify=_read_claims,
+        hints=(
+            "Two steps: decrypt with the service's private key (service_key), then verify the "
+            "signed JWT inside with the IdP's public key (idp_public), audience, issuer and clock.",
+            "labkit.jwe.decrypt_jwt(token, service_key, idp_public, **POLICY, "
+            "signing_algorithms=['ES256'], **API) does both and checks cty.",
+        ),
+        solution="""\
+def read_claims(token: str) -> dict:
+    return jwe.decrypt_jwt(
+        token, service_key, idp_public, **POLICY, signing_algorithms=["ES256"], **API
+    )
+
+
+answer = read_claims""",
+        starter="""\
+def read_claims(token: str) -> dict:
+    ...  # decrypt with service_key, then verify the inner JWT with idp_public
+
+
+answer = read_claims""",
+        success="Decryption says nobody else read it; the signature says who wrote it.",
+    ),
+    Exercise(
+        id="12.3",
+        title="Encrypted is not authenticated",
+        verify=_forged_admin,
+        hints=(
+            "The service decrypts with its private key, but anyone can ENCRYPT to it with "
+            "service_public. What does decrypt_and_trust do with the plaintext?",
+            "jwe.encrypt({**alice, 'role': 'admin'}, service_public, alg='RSA-OAEP-256', "
+            "enc='A256GCM').",
+        ),
+        solution="""\
+answer = jwe.encrypt(
+    {**alice, "role": "admin"}, service_public, alg="RSA-OAEP-256", enc="A256GCM"
+)""",
+        starter="answer = ...  # an encrypted token the decrypt-and-trust service believes",
+        success="A public key and one function call: encryption alone authenticates nobody.",
+    ),
+)
