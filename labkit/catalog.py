@@ -124,6 +124,16 @@ NOTEBOOKS = (
         "root-cause report, the fix and a clean re-scan, logout against a cached policy; the "
         "kit's best-practices checklist.",
     ),
+    Notebook(
+        "14-tokens-in-the-browser.ipynb",
+        "Tokens in the browser",
+        25,
+        15,
+        "A demo single-page app in real Chromium: an XSS payload steals a token from "
+        "localStorage and replays it; HttpOnly; Secure; SameSite cookies and what CSRF still "
+        "gets through (same site is not same origin); CSRF tokens and Origin checks; OWASP's "
+        "fingerprint against sidejacking; a backend-for-frontend keeps tokens out of the page.",
+    ),
 )
 
 

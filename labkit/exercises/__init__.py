@@ -66,6 +66,7 @@ _BANKS = (
     "authorizer",
     "platform",
     "capstone",
+    "browser",
 )
 
 Checker = Callable[[Any], "str | None"]
