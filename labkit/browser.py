@@ -37,15 +37,17 @@ from __future__ import annotations
 import collections
 import html
 import json
+import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote
 
 import requests
@@ -74,6 +76,7 @@ __all__ = [
     "MODES",
     "SESSION_COOKIE",
     "Attacker",
+    "Chromium",
     "Forgery",
     "Spa",
     "Theft",
@@ -84,6 +87,7 @@ __all__ = [
     "serve_attacker",
     "serve_spa",
     "steal_with_xss",
+    "without_ports",
 ]
 
 MODES = ("local", "cookie", "fingerprint", "bff")
@@ -100,6 +104,7 @@ CHROMIUM_ARGS = (
     "--no-first-run",
 )
 _MAX_NAME = 40
+T = TypeVar("T")
 _MAX_SESSIONS = 1000
 _TIMEOUT_MS = 15_000
 
@@ -460,6 +465,11 @@ def serve_attacker(target: str, *, host: str = "127.0.0.1") -> Iterator[Attacker
 # Chromium ----------------------------------------------------------------------------------------
 
 
+def without_ports(text: str) -> str:
+    """``text`` with loopback ports shown as ``<port>`` (they change on every run)."""
+    return re.sub(r"(127\.0\.0\.1|localhost):\d+", r"\1:<port>", text)
+
+
 def chromium_missing() -> str | None:
     """Why the browser demos cannot run here (no Chromium, no playwright), or None."""
     if not CHROMIUM.exists():
@@ -471,20 +481,58 @@ def chromium_missing() -> str | None:
     return None
 
 
+class Chromium:
+    """Headless Chromium owned by one worker thread; ``run(fn, ...)`` calls ``fn(browser, ...)``.
+
+    Playwright's sync API refuses to run where an asyncio loop is running, as
+    in a Jupyter kernel, and its objects belong to the thread that made them:
+    so one dedicated thread launches the browser and runs every call.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labkit-chromium")
+        self._driver: Any = None
+        self._browser: Any = None
+        try:
+            self._pool.submit(self._launch).result()
+        except BaseException:
+            self.close()
+            raise
+
+    def _launch(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self._driver = sync_playwright().start()
+        self._browser = self._driver.chromium.launch(
+            executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS)
+        )
+
+    def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(browser, *args, **kwargs)`` in the browser's thread; its result or its error."""
+        return self._pool.submit(fn, self._browser, *args, **kwargs).result()
+
+    def close(self) -> None:
+        def stop() -> None:
+            if self._browser is not None:
+                self._browser.close()
+            if self._driver is not None:
+                self._driver.stop()
+
+        self._pool.submit(stop).result()
+        self._pool.shutdown()
+
+
 @contextmanager
-def chromium() -> Iterator[Any]:
+def chromium() -> Iterator[Chromium]:
     """Headless Debian Chromium through playwright, for the length of a ``with`` block."""
     missing = chromium_missing()
     if missing:
         raise ConfigurationError(missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
-        try:
-            yield browser
-        finally:
-            browser.close()
+    browser = Chromium()
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 @dataclass(frozen=True)
@@ -518,10 +566,14 @@ def _signed_in_page(browser: Any, spa: Spa, mode: str) -> tuple[Any, Any]:
     return context, page
 
 
-def steal_with_xss(browser: Any, spa: Spa, attacker: Attacker, mode: str) -> Theft:
+def steal_with_xss(chromium: Chromium, spa: Spa, attacker: Attacker, mode: str) -> Theft:
     """Sign alice in (``mode``), open the app's link carrying the XSS payload, collect the loot."""
     if mode not in MODES:
         raise ConfigurationError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    return chromium.run(_steal, spa, attacker, mode)
+
+
+def _steal(browser: Any, spa: Spa, attacker: Attacker, mode: str) -> Theft:
     before = len(attacker.stolen)
     context, page = _signed_in_page(browser, spa, mode)
     try:
@@ -550,8 +602,12 @@ class Forgery:
     screenshot: bytes = field(repr=False)
 
 
-def forge_request(browser: Any, spa: Spa, attacker: Attacker, *, cross_site: bool) -> Forgery:
+def forge_request(chromium: Chromium, spa: Spa, attacker: Attacker, *, cross_site: bool) -> Forgery:
     """Alice signs in (cookie mode), then visits the attacker's page, which POSTs to the API."""
+    return chromium.run(_forge, spa, attacker, cross_site)
+
+
+def _forge(browser: Any, spa: Spa, attacker: Attacker, cross_site: bool) -> Forgery:
     context, page = _signed_in_page(browser, spa, "cookie")
     try:
         spa.names.pop("alice", None)

@@ -313,18 +313,23 @@ def test_the_solution_cookie_is_stored_hardened_by_chromium() -> None:
         response.headers["Set-Cookie"] = header
         return response
 
+    def stored(chromium_browser: Any, url: str) -> tuple[dict, str]:
+        context = chromium_browser.new_context()
+        page = context.new_page()
+        page.goto(url)
+        (jar,) = context.cookies()
+        script_sees = page.evaluate("document.cookie")
+        context.close()
+        return jar, script_sees
+
     server = make_server("127.0.0.1", 0, app)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with browser.chromium() as chromium:
-            context = chromium.new_context()
-            page = context.new_page()
-            page.goto(f"http://127.0.0.1:{server.server_port}/")
-            (cookie,) = context.cookies()
-            assert page.evaluate("document.cookie") == ""  # HttpOnly: not readable by scripts
-            context.close()
+            cookie, readable = chromium.run(stored, f"http://127.0.0.1:{server.server_port}/")
     finally:
         server.shutdown()
         server.server_close()
+    assert readable == ""  # HttpOnly: not readable by scripts
     assert cookie["value"] == token
     assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"

@@ -64,13 +64,18 @@ def test_xss_finds_no_token_in_an_httponly_cookie_or_with_a_bff(chromium: Any, m
 
 def test_chromium_keeps_secure_httponly_host_cookies_on_http_loopback(chromium: Any) -> None:
     """Chromium treats http://127.0.0.1 as potentially trustworthy: Secure and __Host- work."""
-    with browser.serve_spa("hardened") as spa:
-        context = chromium.new_context()
+
+    def signed_in_cookies(chromium_browser: Any, url: str) -> list[dict]:
+        context = chromium_browser.new_context()
         page = context.new_page()
-        page.goto(f"{spa.url}/?mode=cookie")
+        page.goto(f"{url}/?mode=cookie")
         page.evaluate("() => window.lab.login('alice', 'wonderland')")
-        (cookie,) = context.cookies()
+        jar = context.cookies()
         context.close()
+        return jar
+
+    with browser.serve_spa("hardened") as spa:
+        (cookie,) = chromium.run(signed_in_cookies, spa.url)
     assert cookie["name"] == TOKEN_COOKIE
     assert cookie["secure"] and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
