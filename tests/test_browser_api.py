@@ -148,17 +148,26 @@ def test_each_browser_preset_drops_exactly_one_check() -> None:
 # The presets through labkit.aws.serve (HTTP API, the Cookie header as identity source) ----------
 
 
+SERVERS = {
+    "http": {"mode": "http", "identity_sources": ("$request.header.Cookie",)},
+    "rest-request": {"mode": "rest", "authorizer_type": "REQUEST", "identity_sources": ()},
+}
+
+
+@pytest.mark.parametrize("server", sorted(SERVERS))
 @pytest.mark.parametrize(("preset", "changed"), [("hardened", False), ("cookie-no-csrf", True)])
-def test_cookie_identity_source_on_the_standard_server(preset: str, changed: bool) -> None:
-    with serve(
-        preset, mode="http", identity_sources=("$request.header.Cookie",), cache_ttl=0
-    ) as api:
+def test_cookie_identity_source_on_the_standard_server(
+    server: str, preset: str, changed: bool
+) -> None:
+    """HTTP API (payload 2.0 ``cookies``) and REST REQUEST (the Cookie header), caching off."""
+    with serve(preset, cache_ttl=0, **SERVERS[server]) as api:
         csrf, csrf_hash = cookies.new_secret()
         token = api.idp.issue("alice", "reader", ("profile", "predict"), csrf=csrf_hash)
         jar = {TOKEN_COOKIE: token}
         profile = requests.get(f"{api.url}/api/profile", cookies=jar, timeout=10)
         assert profile.status_code == 200 and profile.json()["sub"] == "alice"
-        assert requests.get(f"{api.url}/api/profile", timeout=10).status_code == 401  # no cookie
+        nothing = requests.get(f"{api.url}/api/profile", timeout=10)
+        assert nothing.status_code == 401  # HTTP API: before the authorizer; REST: by it
         forged = requests.post(
             f"{api.url}/api/predict",
             cookies=jar,
@@ -314,3 +323,23 @@ def test_scan_finds_each_browser_flaw_and_nothing_on_hardened(preset: str) -> No
         assert csrf.status == fingerprint.status == 403  # HTTP API: isAuthorized false
     for attempt in (csrf, fingerprint):
         assert attempt.flaw in FLAWS
+
+
+def test_a_csrf_verdict_cached_by_cookie_alone_lets_the_forged_request_through() -> None:
+    """Why labkit.browser serves with cache_ttl=0: the cache key must hold what the check reads."""
+
+    def forged_after_honest(identity_sources: tuple[str, ...]) -> int:
+        with serve(
+            "hardened", mode="http", identity_sources=identity_sources, cache_ttl=300
+        ) as api:
+            csrf, csrf_hash = cookies.new_secret()
+            token = api.idp.issue("alice", "reader", ("profile", "predict"), csrf=csrf_hash)
+            post = dict(cookies={TOKEN_COOKIE: token}, json={"text": "great"}, timeout=10)
+            url = f"{api.url}/api/predict"
+            honest = requests.post(url, headers={"Origin": api.url, CSRF_HEADER: csrf}, **post)
+            assert honest.status_code == 200
+            return requests.post(url, headers={"Origin": "http://localhost:9"}, **post).status_code
+
+    assert forged_after_honest(("$request.header.Cookie",)) == 200  # a cache hit: never checked
+    keyed = ("$request.header.Cookie", "$request.header.Origin", "$request.header.X-CSRF-Token")
+    assert forged_after_honest(keyed) == 401  # no CSRF header: a missing identity source
