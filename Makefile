@@ -187,3 +187,11 @@ hub: install-test dirs hub-deps
 
 bench-hub: install-test dirs hub-deps
 	$(BIN)/python bench/hub.py
+
+# Notebook 14, tokens in the browser: the cookie/CSRF/fingerprint gateway options, the scan's
+# browser probes and the exercise banks, then the real-Chromium attacks (they skip, saying why,
+# without /usr/bin/chromium). Screenshots go to test-output/.
+.PHONY: test-browser-tokens
+test-browser-tokens: install-test dirs
+	$(BIN)/pytest -q tests/test_browser_api.py tests/test_banks_14.py tests/test_browser_tokens.py
+	$(BIN)/pytest -q $(NBVAL) notebooks/14-tokens-in-the-browser.ipynb
