@@ -26,7 +26,7 @@ FGP = "__Host-fgp"
 
 
 def solved(exercise_id: str) -> Any:
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"hashlib": hashlib, "hmac": hmac, "re": re}  # the setup's
     exec(get(exercise_id).solution, namespace)
     return namespace["answer"]
 

@@ -264,7 +264,8 @@ _TEXT = st.text(alphabet=string.printable + "é€\x00", max_size=60)
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    path=st.sampled_from(["/spa/login", "/api/me", "/bff/api/me"]),
+    method=st.sampled_from(["GET", "POST"]),
+    path=st.sampled_from(["/spa/login", "/api/me", "/bff/api/me", "/"]),
     cookie=st.dictionaries(
         st.sampled_from([TOKEN_COOKIE, FINGERPRINT_COOKIE, browser.SESSION_COOKIE, "x"]),
         _TEXT.map(lambda t: t.encode("latin-1", "replace").decode("latin-1")),
@@ -274,14 +275,16 @@ _TEXT = st.text(alphabet=string.printable + "é€\x00", max_size=60)
     origin=st.sampled_from([None, "null", "http://evil", "http://127.0.0.1:1"]),
 )
 def test_bad_cookies_and_bodies_never_get_a_5xx(
-    hardened: browser.Spa, path: str, cookie: dict, body: object, origin: str | None
+    hardened: browser.Spa, method: str, path: str, cookie: dict, body: object, origin: str | None
 ) -> None:
     header = "; ".join(f"{k}={v}" for k, v in cookie.items()).replace("\r", "").replace("\n", "")
     headers = {"Cookie": header.encode("latin-1", "replace")}
     if origin:
         headers["Origin"] = origin
     data = body.encode("utf-8") if isinstance(body, str) else body
-    reply = requests.post(f"{hardened.url}{path}", headers=headers, data=data, timeout=10)
+    reply = requests.request(
+        method, f"{hardened.url}{path}", headers=headers, data=data, timeout=10
+    )
     assert reply.status_code < 500, reply.text
     if reply.status_code >= 400:
         message = reply.json().get("message")

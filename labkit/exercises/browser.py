@@ -239,9 +239,6 @@ EXERCISES = (
             "'; Domain=...' would become an attribute. Max-Age is the token's lifetime.",
         ),
         solution="""\
-import re
-
-
 def token_cookie(token: str, lifetime: int) -> str:
     if not re.fullmatch(r"[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+", token):
         raise ValueError("not a compact JWT")
@@ -272,10 +269,6 @@ answer = token_cookie""",
             "string means False. Compare with hmac.compare_digest.",
         ),
         solution="""\
-import hashlib
-import hmac
-
-
 def fingerprint_ok(claims: dict, cookies: dict) -> bool:
     expected = claims.get("fgp")
     fingerprint = cookies.get("__Host-fgp")
@@ -305,10 +298,6 @@ answer = fingerprint_ok""",
             "contains api_origin. Hash the header and compare with hmac.compare_digest.",
         ),
         solution="""\
-import hashlib
-import hmac
-
-
 def csrf_ok(method: str, origin, csrf_header, csrf_claim: str, api_origin: str) -> bool:
     if method not in ("POST", "PUT", "PATCH", "DELETE"):
         return True
