@@ -62,10 +62,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from labkit import tokens
 from labkit.aws.authorizer import Authorizer, bearer_token
 from labkit.aws.policy import Decision, Policy
-from labkit.errors import ConfigurationError, InvalidTokenError, LabkitError, shown
+from labkit.errors import ConfigurationError, InvalidTokenError, shown
 
 __all__ = [
     "CSRF_HEADER",
@@ -307,8 +306,8 @@ class BrowserAuthorizer(Authorizer):
             )
         if event.get("version") == "2.0":
             return self._browser_simple(event)
-        if event.get("type") != "REQUEST":  # TOKEN: one header, no cookies, no method
-            return self._token_event(event, context)
+        if event.get("type") != "REQUEST":  # TOKEN: one header, no cookies (see claims)
+            return super().__call__(event, context)
         arn = event.get("methodArn")
         if not isinstance(arn, str):
             raise ConfigurationError("the event has no methodArn")
@@ -319,21 +318,20 @@ class BrowserAuthorizer(Authorizer):
             log.info("Unauthorized: %s", exc)
             raise Exception("Unauthorized") from exc  # the exact message API Gateway maps to 401
 
-    def _token_event(self, event: Mapping[str, Any], context: object) -> dict[str, Any]:
-        answer = super().__call__(event, context)  # verified: its payload can be read now
-        if self.browser.fingerprint:
-            try:
-                claims = tokens.parse(bearer_token(event.get("authorizationToken"))).payload
-            except LabkitError as exc:  # a zoo verifier took what the strict parser refuses
-                raise Exception("Unauthorized") from exc
-            if FINGERPRINT_CLAIM in claims:  # no cookies in a TOKEN event: fail closed
-                error = InvalidTokenError("a fingerprint-bound token needs a REQUEST authorizer")
-                raise Exception("Unauthorized") from error
-        return answer
+    def claims(self, token: str) -> dict[str, Any]:
+        """``Authorizer.claims``, refusing a fingerprint-bound token: this path has no cookies.
+
+        The TOKEN event's path (and any direct caller) ends here; REQUEST and 2.0
+        events go through ``_judge``, which checks the fingerprint cookie instead.
+        """
+        claims = super().claims(token)
+        if self.browser.fingerprint and FINGERPRINT_CLAIM in claims:
+            raise InvalidTokenError("a fingerprint-bound token needs its cookie: a REQUEST event")
+        return claims
 
     def _judge(self, request: BrowserRequest) -> dict[str, Any]:
         token, source = token_of(self.browser, request)
-        claims = self.claims(token)
+        claims = super().claims(token)  # verified; the fingerprint is checked just below
         check_request(self.browser, request, claims, source)
         return claims
 
