@@ -210,3 +210,11 @@ bench-scanner-vs-jwt-tool: $(STAMP)
 .PHONY: bench-jwe
 bench-jwe: install-test
 	$(BIN)/python bench/jwe.py
+
+# Notebook 14, tokens in the browser: the cookie/CSRF/fingerprint gateway options, the scan's
+# browser probes and the exercise banks, then the real-Chromium attacks (they skip, saying why,
+# without /usr/bin/chromium). Screenshots go to test-output/.
+.PHONY: test-browser-tokens
+test-browser-tokens: install-test dirs
+	$(BIN)/pytest -q tests/test_browser_api.py tests/test_banks_14.py tests/test_browser_tokens.py
+	$(BIN)/pytest -q $(NBVAL) notebooks/14-tokens-in-the-browser.ipynb

@@ -134,6 +134,16 @@ NOTEBOOKS = (
         "(CVE-2016-9121), zip bombs (CVE-2024-28102), huge p2c (CVE-2022-36083), the RSA1_5 "
         "oracle (CVE-2026-28490).",
     ),
+    Notebook(
+        "14-tokens-in-the-browser.ipynb",
+        "Tokens in the browser",
+        25,
+        15,
+        "A demo single-page app in real Chromium: an XSS payload steals a token from "
+        "localStorage and replays it; HttpOnly; Secure; SameSite cookies and what CSRF still "
+        "gets through (same site is not same origin); CSRF tokens and Origin checks; OWASP's "
+        "fingerprint against sidejacking; a backend-for-frontend keeps tokens out of the page.",
+    ),
 )
 
 

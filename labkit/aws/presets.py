@@ -21,7 +21,15 @@ jwk-injection          RS256     ``trust_embedded_jwk``, JWKS
 jku-injection          RS256     ``follow_jku``, JWKS
 kid-traversal          HS256     ``kid_as_path``, a key directory (one file per kid)
 psychic-signature      ES256     ``ecdsa_without_range_check``, the P-256 public key
+cookie-no-csrf         RS256     ``labkit.verify``; cookie-carried tokens change state
+                                 without an Origin check or CSRF token
+fingerprint-ignored    RS256     ``labkit.verify``; a token's ``fgp`` claim is ignored
+                                 (no sidejacking fingerprint cookie needed)
 =====================  ========  ================================================
+
+The last two are browser flaws (notebook 14, ``labkit.aws.cookies``): their
+verifier is the hardened one, and what they drop is one check of the
+authorizer's ``BrowserPolicy``, which every other preset keeps on.
 
 Each flaw fails the way its real bug did, so the scanners security teams run
 find it. ``bench/jwt_tool_presets.py`` runs jwt_tool 2.2.7's all-tests mode
@@ -55,6 +63,7 @@ from cryptography.hazmat.primitives import serialization
 from labkit import examples
 from labkit.aws.authorizer import AuthorizerConfig, Verifier
 from labkit.aws.clock import Clock
+from labkit.aws.cookies import HARDENED, BrowserPolicy, policy_of
 from labkit.aws.idp import AUDIENCE, ISSUER, IdentityProvider
 from labkit.errors import ConfigurationError
 from labkit.verify import verify
@@ -73,6 +82,7 @@ class Preset:
     summary: str
     alg: str
     flaw: str | None = None  # the name of the labkit.vulnerable verifier
+    relaxes: tuple[str, ...] = ()  # browser checks turned off (labkit.aws.cookies.policy_of)
 
     @property
     def available(self) -> bool:
@@ -144,6 +154,19 @@ PRESETS: dict[str, Preset] = {
             "ES256",
             "ecdsa_without_range_check",
         ),
+        # Browser flaws (notebook 14): the hardened verifier, one BrowserPolicy check off.
+        Preset(
+            "cookie-no-csrf",
+            "takes the token from its cookie on state-changing requests without CSRF defence",
+            "RS256",
+            relaxes=("csrf",),
+        ),
+        Preset(
+            "fingerprint-ignored",
+            "ignores the token's fgp claim: a stolen token works without its fingerprint cookie",
+            "RS256",
+            relaxes=("fingerprint",),
+        ),
     )
 }
 """Every preset by name, hardened first."""
@@ -173,6 +196,7 @@ class Service:
     key: Any  # the verifier's key, or a zero-argument callable returning it
     verifier: Verifier
     resources: ExitStack = field(default_factory=ExitStack)
+    browser: BrowserPolicy = HARDENED  # what the authorizer demands of browser-carried tokens
 
     def close(self) -> None:
         """Remove what the preset created (the kid-traversal key directory)."""
@@ -202,7 +226,8 @@ def build(name: str, *, clock: Clock) -> Service:
     else:
         idp = IdentityProvider(alg="RS256", clock=clock)
         key = idp.jwks
-    return Service(preset, idp, config, key, preset.verifier(), resources)
+    browser = policy_of(preset.relaxes)
+    return Service(preset, idp, config, key, preset.verifier(), resources, browser)
 
 
 def _pem_of(idp: IdentityProvider) -> Callable[[], bytes]:

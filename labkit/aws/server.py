@@ -45,9 +45,9 @@ from typing import Any, Literal
 from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
 from labkit.aws import backend, presets, wire
-from labkit.aws.authorizer import Authorizer
 from labkit.aws.cache import DEFAULT_TTL
 from labkit.aws.clock import Clock, system_clock
+from labkit.aws.cookies import BrowserAuthorizer
 from labkit.aws.gateway import Gateway, LambdaHandler, Route
 from labkit.aws.idp import ROUTES as IDP_ROUTES
 from labkit.aws.idp import IdentityProvider
@@ -126,12 +126,14 @@ def create_lab(
     service = presets.build(preset, clock=clock)
     idp = service.idp
     if authorizer is None and mode not in _JWT_MODES:
-        authorizer = Authorizer(
+        # The kit's authorizer, with the preset's checks of browser-carried tokens (cookies.py)
+        authorizer = BrowserAuthorizer(
             service.config,
             key=service.key,
             verifier=service.verifier,
             is_revoked=idp.is_revoked,
             clock=clock,
+            browser=service.browser,
         )
     routes = [Route(method, path, idp.handle, authorize=False) for method, path in IDP_ROUTES]
     routes += [

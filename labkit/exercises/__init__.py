@@ -67,6 +67,7 @@ _BANKS = (
     "platform",
     "capstone",
     "encryption",
+    "browser",
 )
 
 Checker = Callable[[Any], "str | None"]

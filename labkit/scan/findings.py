@@ -119,6 +119,21 @@ FLAWS: dict[str, Flaw] = {
             "Always use HTTPS: anyone on the path can copy a bearer token.",
             "10-api-platform.ipynb",
         ),
+        # Browser flaws (notebook 14; labkit.scan.probes.BROWSER_PROBES)
+        Flaw(
+            "cookie-csrf",
+            "Cookie-carried token accepted on a cross-site state-changing request (CSRF)",
+            "On POST/PUT/PATCH/DELETE with a cookie-carried token, require an allowed Origin and "
+            "a CSRF token the page sends in a header; set SameSite=Strict or Lax too.",
+            "14-tokens-in-the-browser.ipynb",
+        ),
+        Flaw(
+            "fingerprint-not-checked",
+            "Sidejacked token accepted: its fingerprint cookie is not checked",
+            "When a token carries fgp (the SHA-256 of a random fingerprint), refuse it unless the "
+            "HttpOnly fingerprint cookie hashes to it (OWASP JWT cheat sheet, token sidejacking).",
+            "14-tokens-in-the-browser.ipynb",
+        ),
     )
 }
 """Every flaw a scan can report, by id."""

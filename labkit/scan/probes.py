@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from labkit import tokens
 from labkit.algorithms import sign_token
 from labkit.attacks import confusion, injection, none, psychic
-from labkit.scan.findings import _cut
+from labkit.scan.findings import Attempt, Verdict, _cut
 
 if TYPE_CHECKING:
     from labkit.scan.engine import _Scan
@@ -176,3 +176,111 @@ def _confusion_label(explanation: str) -> str:
         if name in explanation:
             return f"HS256 keyed with the {short}"
     return "HS256 keyed with the PEM as published"
+
+
+# Browser probes (notebook 14) --------------------------------------------------------------------
+# They send what a browser would, not a forged token: a cookie-carried token on a cross-site POST,
+# and a fingerprint-bound token without its cookie. ``run_browser_probes(scan, cookies)`` runs
+# them against an HTTP target; ``cookies`` are what the client normally sends beside the token
+# (the fingerprint cookie), so that leaving one out is what the probe tests.
+
+_FOREIGN_ORIGIN = "https://attacker.invalid"  # RFC 2606's .invalid: a site that cannot exist
+_FINGERPRINT_CLAIM = "fgp"  # labkit.aws.cookies.FINGERPRINT_CLAIM (not imported: no aws here)
+
+
+@dataclass(frozen=True)
+class _BrowserProbe:
+    id: str
+    flaw: str
+    run: Callable[[_Scan, dict[str, str]], Attempt]
+
+
+def _browser_send(
+    s: _Scan, method: str, headers: dict[str, str], cookies: dict[str, str]
+) -> tuple[int, str]:
+    """One request through the scan's guarded session, counted against its budget."""
+    from labkit import outbound
+    from labkit.scan.transport import ScanError, _Budget
+
+    transport: Any = s.transport
+    if transport.requests >= transport.max_requests:
+        raise _Budget
+    transport.requests += 1
+    try:
+        reply = transport.session.request(
+            method, None, headers=headers, cookies=cookies, timeout=transport.timeout
+        )
+    except outbound.FetchError as exc:
+        raise ScanError(exc.message) from None
+    return reply.status, reply.text
+
+
+def _carried(s: _Scan, cookies: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Headers and cookies that carry the valid token the way the scan was told to."""
+    transport: Any = s.transport
+    headers: dict[str, str] = {}
+    jar = dict(cookies)
+    if transport.cookie is not None:
+        jar[transport.cookie] = s.token
+    elif transport.header.lower() == "authorization":
+        headers[transport.header] = f"Bearer {s.token}"
+    else:
+        headers[transport.header] = s.token
+    return headers, jar
+
+
+def _cookie_csrf(s: _Scan, cookies: dict[str, str]) -> Attempt:
+    """POST with the token in its cookie, a foreign Origin and no CSRF token: a forged request."""
+    probe, flaw = "cookie-csrf", "cookie-csrf"
+    if getattr(s.transport, "cookie", None) is None:
+        return Attempt(probe, flaw, "", "skipped", detail="the token is not sent in a cookie")
+    headers, jar = _carried(s, cookies)
+    headers.update({"Origin": _FOREIGN_ORIGIN, "Content-Type": "application/x-www-form-urlencoded"})
+    status, body = _browser_send(s, "POST", headers, jar)
+    variant = f"POST, Origin {_FOREIGN_ORIGIN}, no CSRF token"
+    if status in (404, 405) or (status == 403 and "Missing Authentication Token" in body):
+        return Attempt(probe, flaw, variant, "skipped", status, "no POST route at this URL")
+    if 200 <= status < 300 or status in (400, 422):
+        detail = "authorized" if status < 300 else "authorized; the empty body was refused after"
+        return Attempt(probe, flaw, variant, "accepted", status, detail)
+    verdict: Verdict = "error" if status >= 500 else "refused"
+    return Attempt(probe, flaw, variant, verdict, status)
+
+
+def _fingerprint_missing(s: _Scan, cookies: dict[str, str]) -> Attempt:
+    """The fingerprint-bound token with every cookie but its fingerprint: a sidejacked token."""
+    probe, flaw = "fingerprint-missing", "fingerprint-not-checked"
+    if _FINGERPRINT_CLAIM not in s.claims:
+        return Attempt(probe, flaw, "", "skipped", detail="the token has no fgp claim")
+    headers, jar = _carried(s, cookies)
+    status, _ = _browser_send(s, "GET", headers, jar)
+    if not 200 <= status < 300:
+        detail = "the token was refused even with its cookies (pass the fingerprint cookie)"
+        return Attempt(probe, flaw, "", "skipped", status, detail)
+    fingerprints = [name for name in cookies if "fgp" in name.lower()] or list(cookies)
+    kept = {k: v for k, v in jar.items() if k not in fingerprints}
+    status, _ = _browser_send(s, "GET", headers, kept)
+    variant = f"without the cookie {', '.join(fingerprints) or '(none given)'}"
+    verdict: Verdict = (
+        "accepted" if 200 <= status < 300 else "error" if status >= 500 else "refused"
+    )
+    return Attempt(probe, flaw, variant, verdict, status)
+
+
+BROWSER_PROBES: tuple[_BrowserProbe, ...] = (
+    _BrowserProbe("cookie-csrf", "cookie-csrf", _cookie_csrf),
+    _BrowserProbe("fingerprint-missing", "fingerprint-not-checked", _fingerprint_missing),
+)
+"""The browser probes, run after the claim probes against HTTP targets."""
+
+BROWSER_PROBE_IDS: tuple[str, ...] = tuple(p.id for p in BROWSER_PROBES)
+
+
+def run_browser_probes(s: _Scan, cookies: dict[str, str] | None = None) -> list[Attempt]:
+    """Every browser probe's attempt (skipped, with the reason, against a verifier function)."""
+    if not hasattr(s.transport, "session"):
+        return [
+            Attempt(p.id, p.flaw, "", "skipped", detail="needs an HTTP target")
+            for p in BROWSER_PROBES
+        ]
+    return [p.run(s, dict(cookies or {})) for p in BROWSER_PROBES]
