@@ -82,6 +82,7 @@ def scan(
     *,
     header: str = "Authorization",
     cookie: str | None = None,
+    cookies: dict[str, str] | None = None,
     canary: str | None = None,
     allow_hosts: Iterable[str] = (),
     public_key: Any = None,
@@ -109,7 +110,9 @@ def scan(
     if isinstance(wordlist, (str, os.PathLike)) and not os.path.isfile(wordlist):
         raise ConfigurationError(f"no wordlist file at {os.fspath(wordlist)!r}")
     with ExitStack() as stack:
-        transport = _transport(target, header, cookie, canary, allow_hosts, timeout, max_requests)
+        transport = _transport(
+            target, header, cookie, canary, allow_hosts, timeout, max_requests, cookies
+        )
         stack.callback(transport.close)
         probe = _Scan(transport, token, original, public_key, expired_token, wordlist, stack)
         findings, attempts, notes = probe.run()

@@ -12,7 +12,17 @@ from labkit.attacks import crack as cracking
 from labkit.attacks import injection
 from labkit.errors import LabkitError
 from labkit.scan.findings import _EXPLAINS, FLAWS, Attempt, Finding, Verdict
-from labkit.scan.probes import PROBE_IDS, PROBES, _expired, _number, _Probe, _Skip, escalate
+from labkit.scan.probes import (
+    BROWSER_PROBE_IDS,
+    PROBE_IDS,
+    PROBES,
+    _expired,
+    _number,
+    _Probe,
+    _Skip,
+    escalate,
+    run_browser_probes,
+)
 from labkit.scan.transport import ScanError, _Answer, _Budget, _Transport
 
 MAX_LIFETIME = 3600
@@ -60,6 +70,7 @@ class _Scan:
                 self._run(probe, self.claims)
             self._expired()
             self._escalation()
+            self.attempts += run_browser_probes(self, getattr(self.transport, "cookies", {}))
         except _Budget:
             self.notes.append(
                 f"the request budget ({self.transport.max_requests}) ran out; later probes skipped"
@@ -67,7 +78,7 @@ class _Scan:
             done = {a.probe for a in self.attempts}
             self.attempts += [
                 Attempt(p, "", "", "skipped", detail="request budget spent")
-                for p in PROBE_IDS
+                for p in (*PROBE_IDS, *BROWSER_PROBE_IDS)
                 if p not in done
             ]
         errors = [a.probe for a in self.attempts if a.verdict == "error"]

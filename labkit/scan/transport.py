@@ -113,7 +113,9 @@ class _Http(_Transport):
         canary: str | None,
         timeout: float,
         max_requests: int,
+        cookies: dict[str, str] | None = None,
     ) -> None:
+        self.cookies = dict(cookies or {})  # sent with every request, beside the token
         self.url = destination.url
         self.label = f"GET {destination.path}"
         self.origin, self.local = destination.origin, destination.local
@@ -135,7 +137,7 @@ class _Http(_Transport):
 
     def send(self, token: str | None) -> _Answer:
         headers: dict[str, str] = {}
-        cookies: dict[str, str] = {}
+        cookies: dict[str, str] = dict(self.cookies)
         if token is not None:
             if self.cookie is not None:
                 cookies[self.cookie] = token
@@ -218,6 +220,7 @@ def _transport(
     allow_hosts: Iterable[str],
     timeout: float,
     max_requests: int,
+    cookies: dict[str, str] | None = None,
 ) -> _Transport:
     if isinstance(max_requests, bool) or not isinstance(max_requests, int) or max_requests < 3:
         raise ConfigurationError(f"max_requests must be an integer >= 3, got {max_requests!r}")
@@ -237,6 +240,7 @@ def _transport(
             raise ConfigurationError(f"{option} must be a {option} name, got {type(name).__name__}")
     # names only here (values are the probes' tokens): CR/LF, ';', '=' would add fields
     outbound.check_fields({header: ""}, None if cookie is None else {cookie: ""})
+    outbound.check_fields(None, cookies)
     if canary is not None and (not isinstance(canary, str) or not canary):
         raise ConfigurationError("canary must be non-empty text")
-    return _Http(destination, header, cookie, canary, float(timeout), max_requests)
+    return _Http(destination, header, cookie, canary, float(timeout), max_requests, cookies)
