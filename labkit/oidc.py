@@ -36,10 +36,11 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from labkit import algorithms, tokens
-from labkit.errors import LabkitError
+from labkit.errors import InvalidClaimError, LabkitError, MissingClaimError
+from labkit.verify import Key, TokenTypeError, verify
 
 __all__ = [
     "ACCESS_TOKEN_TYP",
@@ -51,7 +52,10 @@ __all__ = [
     "OAuthError",
     "OidcProvider",
     "at_hash",
+    "code_flow",
     "s256",
+    "verify_access_token",
+    "verify_id_token",
 ]
 
 ACCESS_TOKEN_TYP = "at+jwt"
@@ -182,6 +186,130 @@ def at_hash(access_token: str, alg: str) -> str:
         raise OAuthError("server_error", f"no at_hash is defined here for alg {alg}", 500)
     full = digest(access_token.encode("ascii")).digest()
     return tokens.b64url_encode(full[: len(full) // 2])
+
+
+def code_flow(
+    base_url: str,
+    *,
+    client_id: str = "labkit-notebook",
+    username: str = "alice",
+    password: str = "wonderland",
+    scope: str = "openid profile",
+    nonce: str | None = None,
+) -> dict[str, Any]:
+    """Run the authorization-code flow with PKCE against the kit's IdP over loopback HTTP.
+
+    What a client does, without a browser: read discovery, make a
+    ``code_verifier`` and its S256 challenge, post the login form to
+    ``/authorize``, take the ``code`` from the redirect (checking ``state`` and
+    ``iss``), redeem it at ``/token``. The token response, plus the ``nonce``
+    this login sent. DEMO ONLY credentials by default.
+    """
+    import requests  # imported on use, as labkit.scan does
+
+    discovery = requests.get(f"{base_url}/.well-known/openid-configuration", timeout=5).json()
+    client = next(c for c in DEMO_CLIENTS if c.client_id == client_id)
+    verifier, state = secrets.token_urlsafe(48), secrets.token_urlsafe(12)
+    nonce = secrets.token_urlsafe(12) if nonce is None else nonce
+    form = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": client.redirect_uris[0],
+        "scope": scope,
+        "state": state,
+        "nonce": nonce,
+        "code_challenge": s256(verifier),
+        "code_challenge_method": "S256",
+        "username": username,
+        "password": password,
+    }
+    answer = requests.post(
+        discovery["authorization_endpoint"], data=form, allow_redirects=False, timeout=5
+    )
+    if answer.status_code != 302:
+        raise OAuthError(
+            "access_denied", f"/authorize answered {answer.status_code}: {answer.text}"
+        )
+    query = parse_qs(urlsplit(answer.headers["Location"]).query)
+    if query.get("state") != [state] or query.get("iss") != [discovery["issuer"]]:
+        raise OAuthError("invalid_request", "the redirect's state or iss is not this login's")
+    if "code" not in query:
+        raise OAuthError(query.get("error", ["?"])[0], query.get("error_description", [""])[0])
+    reply = requests.post(
+        discovery["token_endpoint"],
+        data={
+            "grant_type": "authorization_code",
+            "code": query["code"][0],
+            "redirect_uri": client.redirect_uris[0],
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+        timeout=5,
+    )
+    body = reply.json()
+    if reply.status_code != 200:
+        raise OAuthError(body.get("error", "?"), body.get("error_description", ""))
+    return {**body, "nonce": nonce}
+
+
+def verify_access_token(token: str | bytes, key: Key, **options: Any) -> dict[str, Any]:
+    """``labkit.verify`` for an API: the token must be typed ``at+jwt`` (RFC 9068 section 4).
+
+    Takes ``verify``'s options; pass ``audience`` (the API) and ``issuer`` as always.
+    """
+    return verify(token, key, typ=ACCESS_TOKEN_TYP, **options)
+
+
+def verify_id_token(
+    token: str,
+    key: Key,
+    *,
+    client_id: str,
+    issuer: str,
+    nonce: str | None,
+    access_token: str | None = None,
+    algorithms: tuple[str, ...] = ("RS256",),
+    now: Any = None,
+    leeway: float = 0,
+) -> dict[str, Any]:
+    """A client's ID token validation (OIDC Core 3.1.3.7): the claims, or ``InvalidTokenError``.
+
+    Signature, ``iss``, ``aud`` = ``client_id``, ``exp``, ``iat`` and ``sub``
+    by ``labkit.verify``; then ``azp`` (items 4-5), the ``nonce`` this login
+    sent (item 11; ``None`` only for a client that sent none), ``at_hash``
+    against the access token when given (3.1.3.8), and the token must not be
+    typed ``at+jwt``: an access token is never an ID token (RFC 9068 section 2.1).
+    """
+    claims = verify(
+        token,
+        key,
+        algorithms=list(algorithms),
+        audience=client_id,
+        issuer=issuer,
+        required=("sub", "iat"),
+        now=now,
+        leeway=leeway,
+    )
+    header = tokens.parse(token).header
+    if isinstance(header.get("typ"), str) and header["typ"].lower().endswith("at+jwt"):
+        raise TokenTypeError("the token is typed at+jwt: an access token, not an ID token")
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    if (len(audiences) > 1 or "azp" in claims) and claims.get("azp") != client_id:
+        raise InvalidClaimError(f"azp {claims.get('azp')!r} is not this client ({client_id!r})")
+    if nonce is not None or "nonce" in claims:
+        if "nonce" not in claims:
+            raise MissingClaimError("the ID token has no nonce, and this login sent one")
+        if not isinstance(claims["nonce"], str) or not hmac.compare_digest(
+            claims["nonce"].encode(), (nonce or "").encode()
+        ):
+            raise InvalidClaimError(
+                "the ID token's nonce is not the one this login sent",
+                "OIDC Core 15.5.2: a replayed ID token carries an old login's nonce",
+            )
+    expected = None if access_token is None else at_hash(access_token, str(header.get("alg")))
+    if expected is not None and "at_hash" in claims and claims["at_hash"] != expected:
+        raise InvalidClaimError("at_hash does not match the access token (OIDC Core 3.1.3.8)")
+    return claims
 
 
 class OidcProvider:
