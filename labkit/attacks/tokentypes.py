@@ -93,11 +93,23 @@ def merged_issuers(
 
 
 def login_without_nonce(
-    id_token: str, key: Key, *, client_id: str, issuer: str, nonce: Any = None, **options: Any
+    id_token: str,
+    key: Key,
+    *,
+    client_id: str,
+    issuer: str,
+    nonce: Any = None,
+    algorithms: tuple[str, ...] = ("RS256",),
+    **options: Any,
 ) -> dict[str, Any]:
-    """A client's login that checks the ID token's signature, issuer, audience and expiry only."""
+    """A client's login that checks the ID token's signature, issuer, audience and expiry only.
+
+    Same signature as ``labkit.oidc.verify_id_token``, which also checks ``nonce``.
+    """
     # THE BUG: the nonce this login sent is never compared: an old ID token logs in again.
-    return verify(id_token, key, audience=client_id, issuer=issuer, **options)
+    return verify(
+        id_token, key, algorithms=list(algorithms), audience=client_id, issuer=issuer, **options
+    )
 
 
 @dataclass(frozen=True)
