@@ -532,7 +532,9 @@ class IdentityProvider:
                 if method != "POST":
                     raise OAuthError("invalid_request", "the token endpoint takes POST", 405)
                 return _json(200, self.oidc.token(_form(event)))
-            params = _form(event) if method == "POST" else _query(event)
+            params = _query(event)
+            if method == "POST":  # the login form posts back to the URL the client sent
+                params = _merged(params, _form(event))
             _client, redirect_uri = self.oidc.client_for(params)
             try:
                 location = self.oidc.authorize(params)
@@ -706,6 +708,14 @@ def _form(event: Mapping[str, Any]) -> dict[str, Any]:
     if len(raw) > MAX_BODY_BYTES:
         raise OAuthError("invalid_request", f"the body is over {MAX_BODY_BYTES} bytes", 413)
     return _pairs(raw)
+
+
+def _merged(query: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
+    """Query and form parameters together; one given in both counts as repeated."""
+    both = {**query, **form}
+    for name in query.keys() & form.keys():
+        both[name] = [query[name], form[name]]
+    return both
 
 
 def _pairs(text: str) -> dict[str, Any]:
