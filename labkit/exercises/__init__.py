@@ -66,6 +66,7 @@ _BANKS = (
     "authorizer",
     "platform",
     "capstone",
+    "tokentypes",
 )
 
 Checker = Callable[[Any], "str | None"]
