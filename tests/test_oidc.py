@@ -141,6 +141,11 @@ def test_at_hash_is_the_left_half_of_sha256_as_oidc_core_shows() -> None:
     assert oidc.at_hash(token, "RS256") == "77QmUPtjPfzWtF2AnpK9RQ"
 
 
+def test_s256_is_rfc_7636_appendix_b() -> None:
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    assert oidc.s256(verifier) == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
 def test_a_code_works_once_and_its_second_use_revokes_the_grant(api: Any) -> None:
     code = redirect_query(authorize(api))["code"][0]
     first = redeem(api, code)
