@@ -208,7 +208,10 @@ def code_flow(
     import requests  # imported on use, as labkit.scan does
 
     discovery = requests.get(f"{base_url}/.well-known/openid-configuration", timeout=5).json()
-    client = next(c for c in DEMO_CLIENTS if c.client_id == client_id)
+    client = next((c for c in DEMO_CLIENTS if c.client_id == client_id), None)
+    if client is None:
+        known = ", ".join(c.client_id for c in DEMO_CLIENTS)
+        raise OAuthError("invalid_client", f"no demo client {client_id!r}; they are: {known}")
     verifier, state = secrets.token_urlsafe(48), secrets.token_urlsafe(12)
     nonce = secrets.token_urlsafe(12) if nonce is None else nonce
     form = {

@@ -567,3 +567,26 @@ def test_bad_input_never_gets_a_5xx_and_errors_are_one_line(
                 "invalid_scope",
                 "temporarily_unavailable",
             }
+
+
+def test_labkit_scan_takes_the_token_type_inputs_on_the_command_line() -> None:
+    from clirun import run_labkit
+
+    with serve("typ-not-checked") as api:
+        zoo = tokens_of(api)
+        url = f"{api.url}/api/profile"
+        found = run_labkit(
+            "scan",
+            url,
+            "--token",
+            zoo["access"],
+            "--id-token",
+            zoo["console_id"],
+            "--other-token",
+            zoo["other"],
+            "--json",
+        )
+        bad = run_labkit("scan", url, "--token", zoo["access"], "--id-token", "nope")
+    assert found.returncode == 1, found.stderr
+    assert [f["id"] for f in json.loads(found.stdout)["findings"]] == ["typ-not-checked"]
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "malformed" in bad.stderr
