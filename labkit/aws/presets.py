@@ -49,6 +49,11 @@ for a plain reason: none of its probes sends an ES256 signature of r = s = 0
 (CVE-2022-21449): against an ES256 token they replay its signature, drop
 it, or switch to HS256, RS256 or none. The kit's own scanner
 (``labkit.scan``) and notebook 08 find it.
+
+The three token-type presets are out of reach of any scanner that only
+forges: nothing is forged there, the attack is a genuine token of another
+kind or audience. ``labkit.scan`` sends those when given them
+(``--id-token``, ``--other-token``), and notebook 13 teaches them.
 """
 
 from __future__ import annotations
