@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import re
 import secrets
 import threading
@@ -53,6 +54,7 @@ __all__ = [
     "OidcProvider",
     "at_hash",
     "code_flow",
+    "login_page",
     "s256",
     "verify_access_token",
     "verify_id_token",
@@ -154,6 +156,19 @@ class _Code:
     expires: float
 
 
+@dataclass(frozen=True)
+class _Asked:
+    """An authorization request, checked: who asks, where the answer goes, for what."""
+
+    client: Client
+    redirect_uri: str
+    state: str | None
+    scopes: tuple[str, ...]
+    challenge: str
+    method: str
+    nonce: str | None
+
+
 @dataclass
 class _Grant:
     sub: str
@@ -169,6 +184,36 @@ class _Stores:
     codes: dict[str, _Code] = field(default_factory=dict)  # hash of the code -> the code
     redeemed: dict[str, tuple[float, str]] = field(default_factory=dict)  # hash -> (exp, family)
     grants: dict[str, _Grant] = field(default_factory=dict)  # hash of a refresh token -> grant
+
+
+_LOGIN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Sign in: labkit IdP (DEMO ONLY)</title></head>
+<body><h1>Sign in to {client}</h1>
+<p>DEMO ONLY: alice / wonderland, bob / builder.</p>
+<form method="post" action="">
+<label>Username <input id="username" name="username" autocomplete="username"></label>
+<label>Password <input id="password" name="password" type="password"></label>
+<button id="sign-in" type="submit">Sign in</button>
+</form></body></html>
+"""
+
+
+def login_page(client: Client, redirect_uri: str) -> tuple[str, dict[str, str]]:
+    """The provider's login form for a checked client, and the headers to send it with.
+
+    It posts the credentials back to the same ``/authorize`` URL (its query
+    carries the request). It may not be framed (clickjacking, RFC 9700 section
+    4.16), and may post to itself and redirect only to the client's URI.
+    """
+    headers = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Cache-Control": "no-store",
+        "X-Frame-Options": "DENY",
+        "Content-Security-Policy": (
+            f"default-src 'none'; form-action 'self' {redirect_uri}; frame-ancestors 'none'"
+        ),
+    }
+    return _LOGIN_PAGE.format(client=html.escape(client.client_id)), headers
 
 
 def s256(verifier: str) -> str:
@@ -365,30 +410,22 @@ class OidcProvider:
         login form's fields). Client and redirect errors raise ``OAuthError``;
         see ``redirect_error`` for the rest.
         """
-        client, redirect_uri = self.client_for(params)
-        state = _param(params, "state", required=False)
-        if _param(params, "response_type") != "code":
-            raise OAuthError("unsupported_response_type", "only response_type=code is served")
-        scopes = tuple(dict.fromkeys(_param(params, "scope").split()))
-        if "openid" not in scopes:
-            raise OAuthError("invalid_scope", "scope must include openid for an ID token")
-        challenge, method = self._challenge(params)
-        nonce = _param(params, "nonce", required=False)
+        asked = self.check_request(params)
         user = self.idp.authenticate(params.get("username"), params.get("password"))
         allowed = ("openid", *user.scopes)
-        extra = [s for s in scopes if s not in allowed]
+        extra = [s for s in asked.scopes if s not in allowed]
         if extra:
             raise OAuthError("invalid_scope", f"{user.username} may not have scope {extra[0]!r}")
         now = self.idp.clock()
         code = secrets.token_urlsafe(32)
         record = _Code(
-            client.client_id,
-            redirect_uri,
+            asked.client.client_id,
+            asked.redirect_uri,
             user.username,
-            scopes,
-            nonce,
-            challenge,
-            method,
+            asked.scopes,
+            asked.nonce,
+            asked.challenge,
+            asked.method,
             int(now),
             now + CODE_TTL,
         )
@@ -400,9 +437,22 @@ class OidcProvider:
                 )
             self._stores.codes[_digest(code)] = record
         answer = {"code": code, "iss": self.idp.issuer}
-        if state is not None:
-            answer["state"] = state
-        return f"{redirect_uri}?{urlencode(answer)}"
+        if asked.state is not None:
+            answer["state"] = asked.state
+        return f"{asked.redirect_uri}?{urlencode(answer)}"
+
+    def check_request(self, params: Mapping[str, object]) -> _Asked:
+        """Everything of an authorization request but the user's credentials, checked."""
+        client, redirect_uri = self.client_for(params)
+        state = _param(params, "state", required=False)
+        if _param(params, "response_type") != "code":
+            raise OAuthError("unsupported_response_type", "only response_type=code is served")
+        scopes = tuple(dict.fromkeys(_param(params, "scope").split()))
+        if "openid" not in scopes:
+            raise OAuthError("invalid_scope", "scope must include openid for an ID token")
+        challenge, method = self._challenge(params)
+        nonce = _param(params, "nonce", required=False)
+        return _Asked(client, redirect_uri, state, scopes, challenge, method, nonce)
 
     def redirect_error(self, redirect_uri: str, error: OAuthError, state: object) -> str:
         """RFC 6749 section 4.1.2.1: the error sent back to the (already checked) redirect URI."""

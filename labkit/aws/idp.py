@@ -61,7 +61,7 @@ from labkit import algorithms, keys, tokens
 from labkit.algorithms import PrivateKey
 from labkit.aws.clock import Clock, system_clock
 from labkit.errors import ConfigurationError, InvalidTokenError, LabkitError
-from labkit.oidc import ACCESS_TOKEN_TYP, OAuthError, OidcProvider
+from labkit.oidc import ACCESS_TOKEN_TYP, OAuthError, OidcProvider, login_page
 
 __all__ = [
     "AUDIENCE",
@@ -535,8 +535,12 @@ class IdentityProvider:
             params = _query(event)
             if method == "POST":  # the login form posts back to the URL the client sent
                 params = _merged(params, _form(event))
-            _client, redirect_uri = self.oidc.client_for(params)
+            client, redirect_uri = self.oidc.client_for(params)
             try:
+                if method == "GET" and "username" not in params and "password" not in params:
+                    self.oidc.check_request(params)  # a browser's first visit: the login form
+                    page, headers = login_page(client, redirect_uri)
+                    return {"statusCode": 200, "headers": headers, "body": page}
                 location = self.oidc.authorize(params)
             except OAuthError as exc:
                 if exc.status != 400:
