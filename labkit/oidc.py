@@ -11,7 +11,8 @@ An OIDC provider hands a client three kinds of token, and attackers swap them:
 - the **refresh token** is opaque, single-use and rotated (as ``/refresh``).
 
 The authorization-code flow with PKCE (RFC 7636): ``authorize`` checks the
-client and its exact redirect URI (RFC 9700 section 4.1.1: no patterns), the
+client and its exact redirect URI (RFC 9700 section 2.1: exact string matching;
+stricter than RFC 8252 section 7.3, no loopback port varies here), the
 demo user's password, and the ``code_challenge`` (``S256`` only unless
 ``allow_plain``); it returns a code that lives ``CODE_TTL`` seconds and works
 once (RFC 6749 section 4.1.2). ``token`` trades the code and its
@@ -397,7 +398,7 @@ class OidcProvider:
         if redirect_uri not in client.redirect_uris:
             raise OAuthError(
                 "invalid_request",
-                "redirect_uri is not registered for this client (matched exactly, RFC 9700 4.1.1)",
+                "redirect_uri is not registered for this client (matched exactly, RFC 9700 2.1)",
             )
         return client, redirect_uri
 
