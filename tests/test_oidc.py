@@ -590,3 +590,10 @@ def test_labkit_scan_takes_the_token_type_inputs_on_the_command_line() -> None:
     assert found.returncode == 1, found.stderr
     assert [f["id"] for f in json.loads(found.stdout)["findings"]] == ["typ-not-checked"]
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "malformed" in bad.stderr
+
+
+def test_verify_jws_types_the_signature_layer_too() -> None:
+    token = typed("dpop+jwt")
+    assert labkit.verify_jws(token, SECRET, algorithms=["HS256"], typ="DPoP+JWT")
+    with pytest.raises(TokenTypeError):
+        labkit.verify_jws(token, SECRET, algorithms=["HS256"], typ="at+jwt")
