@@ -135,6 +135,16 @@ NOTEBOOKS = (
         "oracle (CVE-2026-28490).",
     ),
     Notebook(
+        "13-token-types-oidc.ipynb",
+        "Token types and OpenID Connect",
+        25,
+        15,
+        "ID, access and refresh tokens; discovery; the code flow with PKCE on loopback; an ID "
+        "token as an access token, another API's token, a mix-up of issuers, a replayed ID "
+        "token, each fixed with labkit.verify (typ at+jwt, IssuerKeys, the nonce); what AWS's "
+        "JWT authorizers check; the scanner's token-type probes.",
+    ),
+    Notebook(
         "14-tokens-in-the-browser.ipynb",
         "Tokens in the browser",
         25,

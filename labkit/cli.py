@@ -795,6 +795,14 @@ def _add_scan(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
         "--wordlist", metavar="FILE", help="secrets to try on HS tokens (default: bundled)"
     )
     p.add_argument(
+        "--id-token", metavar="TOKEN", help="an ID token of the same issuer (token-type probes)"
+    )
+    p.add_argument(
+        "--other-token",
+        metavar="TOKEN",
+        help="an access token of the same issuer for another API (cross-audience probe)",
+    )
+    p.add_argument(
         "--timeout",
         default="5",
         metavar="S",
@@ -852,6 +860,8 @@ def _scan(args: argparse.Namespace) -> int:
             expired_token=args.expired_token,
             wordlist=args.wordlist,
             timeout=timeout,
+            id_token=args.id_token,
+            other_token=args.other_token,
         )
     except MalformedTokenError as exc:  # bad input here, not a verdict on the target
         print(f"labkit scan: malformed token: {exc}", file=sys.stderr)

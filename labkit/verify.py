@@ -16,7 +16,14 @@ allowed algorithms); every line here adds a check PyJWT leaves to its caller:
 - unknown ``crit`` extensions are refused; ``jku``, ``x5u``, ``x5c`` and
   ``jwk`` headers are never followed or trusted: keys come from the caller;
 - ``exp`` is always required: naming other required claims adds to it, and only
-  the explicit ``require_exp=False`` drops it.
+  the explicit ``require_exp=False`` drops it;
+- explicit typing (RFC 8725 section 3.11): with ``typ="at+jwt"`` the header's
+  ``typ`` must say so, compared case-insensitively and with or without the
+  ``application/`` prefix (RFC 7515 section 4.1.9), so an ID token or any other
+  JWT of the same issuer and key is not taken for an access token;
+- issuer-bound key sets: ``IssuerKeys({issuer: keys, ...})`` picks the keys by
+  the token's ``iss``, so a token claiming issuer A is checked with A's keys
+  only, never with a key of issuer B (the mix-up of RFC 9700 section 4.4).
 
 Key preparation is cached, so a service pays for it once per key.
 """
@@ -25,7 +32,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Collection, Hashable
+from collections.abc import Collection, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -48,6 +55,8 @@ from labkit.errors import (
     ConfigurationError,
     CriticalHeaderError,
     DisallowedAlgorithmError,
+    InvalidIssuerError,
+    InvalidTokenError,
     KeyFormatError,
     KeyNotFoundError,
     MalformedTokenError,
@@ -59,6 +68,8 @@ __all__ = [
     "MAX_LENGTH",
     "MIN_HMAC_BYTES",
     "MIN_RSA_BITS",
+    "IssuerKeys",
+    "TokenTypeError",
     "required_claims",
     "roca_vulnerable",
     "verify",
@@ -92,6 +103,7 @@ def verify(
     require_exp: bool = True,
     max_length: int = MAX_LENGTH,
     now: claims.Now = None,
+    typ: str | Collection[str] | None = None,
 ) -> dict[str, Any]:
     """Verify a JWT and return its claims, or raise the ``InvalidTokenError`` that says why not.
 
@@ -104,13 +116,19 @@ def verify(
     ``require_exp=False`` does, for tokens that are meant not to expire.
     See the module docstring for every check. Options that cannot work raise
     ``ConfigurationError`` instead, so a misconfigured service fails loudly
-    rather than as "invalid token".
+    rather than as "invalid token". ``typ`` names the token type(s) accepted
+    (``"at+jwt"`` for an access token, RFC 9068); ``key`` may be an
+    ``IssuerKeys`` (then ``iss`` picks the key set and must be one of its issuers).
     """
     allowed = _allowed(algorithms)
     must_have = required_claims(required, require_exp=require_exp)
+    types = _types(typ)
     _check_length(token, max_length)
     parsed = tokens.parse(token)
     alg = _check_header(parsed.header, allowed)
+    _check_typ(parsed.header, types)
+    if isinstance(key, IssuerKeys):
+        key, issuer = key.for_token(parsed.payload, issuer)
     data = _signed_data(parsed.header, parsed.signing_input, None)
     _check_signature(alg, parsed.header, data, parsed.signature, key)
     claims.check(
@@ -131,6 +149,7 @@ def verify_jws(
     algorithms: Collection[str],
     max_length: int = MAX_LENGTH,
     detached_payload: bytes | None = None,
+    typ: str | Collection[str] | None = None,
 ) -> bytes:
     """Verify the signature layer alone and return the raw payload bytes (need not be JSON).
 
@@ -139,14 +158,101 @@ def verify_jws(
     token (RFC 7515 appendix F), also unencoded with ``b64: false`` (RFC 7797).
     """
     allowed = _allowed(algorithms)
+    types = _types(typ)
+    if isinstance(key, IssuerKeys):
+        raise ConfigurationError(
+            "verify_jws checks no claims, so it cannot pick keys by iss",
+            "use verify() with IssuerKeys, or pass the one issuer's keys",
+        )
     _check_length(token, max_length)
     jws = tokens.parse_jws(token)
     if detached_payload is not None and jws.payload:
         raise MalformedTokenError("a detached payload was given, but the token carries one too")
     alg = _check_header(jws.header, allowed)
+    _check_typ(jws.header, types)
     data = _signed_data(jws.header, jws.signing_input, detached_payload)
     _check_signature(alg, jws.header, data, jws.signature, key)
     return jws.payload if detached_payload is None else detached_payload
+
+
+class TokenTypeError(InvalidTokenError):
+    """The header's ``typ`` is not the token type this verifier accepts (RFC 8725 3.11)."""
+
+
+class IssuerKeys(Mapping[str, Any]):
+    """Key sets bound to their issuers: ``IssuerKeys({"https://a": jwks_a, "https://b": ...})``.
+
+    Pass it as ``verify``'s ``key``: the token's ``iss`` chooses the key set, so
+    each issuer vouches only for its own tokens. Trusting two issuers with one
+    merged key set lets issuer B (or whoever holds B's key) sign a token that
+    says ``iss`` A; here B's ``kid`` is simply not in A's set.
+    """
+
+    def __init__(self, sets: Mapping[str, Key]) -> None:
+        if not isinstance(sets, Mapping) or not sets:
+            raise ConfigurationError("IssuerKeys needs a mapping of issuer -> keys, got none")
+        for issuer in sets:
+            if not isinstance(issuer, str) or not issuer:
+                raise ConfigurationError(f"IssuerKeys: an issuer is a URL string, got {issuer!r}")
+        self._sets = dict(sets)
+
+    def __getitem__(self, issuer: str) -> Any:
+        return self._sets[issuer]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sets)
+
+    def __len__(self) -> int:
+        return len(self._sets)
+
+    def __repr__(self) -> str:
+        return f"IssuerKeys({sorted(self._sets)})"
+
+    def for_token(self, payload: Mapping[str, Any], issuer: object) -> tuple[Key, Any]:
+        """The key set of the (still unverified) ``iss``, and the issuers to check it against.
+
+        Choosing by an unverified claim is safe here: the signature must then
+        verify under that issuer's keys alone, and ``iss`` is checked again.
+        """
+        iss = payload.get("iss") if isinstance(payload, Mapping) else None
+        if not isinstance(iss, str) or iss not in self._sets:
+            raise InvalidIssuerError(
+                f"the token's iss {_quoted(iss)} is not one of the trusted issuers "
+                f"{sorted(self._sets)}",
+                "each issuer's keys verify only that issuer's tokens",
+            )
+        return self._sets[iss], (list(self._sets) if issuer is None else issuer)
+
+
+def _types(typ: object) -> frozenset[str] | None:
+    """The accepted ``typ`` values, normalized; None when the caller does not type tokens."""
+    if typ is None:
+        return None
+    names = [typ] if isinstance(typ, str) else typ
+    if not isinstance(names, (list, tuple, set, frozenset)) or not names:
+        raise ConfigurationError(f"typ must be a media type such as 'at+jwt', got {_quoted(typ)}")
+    if not all(isinstance(n, str) and n.strip() for n in names):
+        raise ConfigurationError(f"typ must hold media type names (str), got {_quoted(typ)}")
+    return frozenset(_media_type(n) for n in names)
+
+
+def _media_type(value: str) -> str:
+    """RFC 7515 4.1.9: compared case-insensitively; ``application/`` may be left out when the
+    name has no other ``/``. So ``at+jwt``, ``AT+JWT`` and ``application/at+jwt`` are one type."""
+    lowered = value.lower()
+    rest = lowered[len("application/") :] if lowered.startswith("application/") else lowered
+    return rest if "/" not in rest else lowered
+
+
+def _check_typ(header: dict[str, Any], types: frozenset[str] | None) -> None:
+    if types is None:
+        return
+    typ = header.get("typ")
+    if not isinstance(typ, str) or _media_type(typ) not in types:
+        raise TokenTypeError(
+            f"the header's typ is {_quoted(typ)}, not {' or '.join(sorted(types))}",
+            "RFC 8725 3.11: a token of another type (an ID token, say) must not pass for this one",
+        )
 
 
 def roca_vulnerable(n: int) -> bool:

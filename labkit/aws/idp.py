@@ -51,8 +51,9 @@ import secrets
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
+from urllib.parse import parse_qs
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -60,6 +61,7 @@ from labkit import algorithms, keys, tokens
 from labkit.algorithms import PrivateKey
 from labkit.aws.clock import Clock, system_clock
 from labkit.errors import ConfigurationError, InvalidTokenError, LabkitError
+from labkit.oidc import ACCESS_TOKEN_TYP, OAuthError, OidcProvider, login_page
 
 __all__ = [
     "AUDIENCE",
@@ -221,17 +223,45 @@ class IdentityProvider:
         return {"keys": [jwk for jwk in published if jwk is not None]}
 
     def openid_configuration(self) -> dict[str, Any]:
-        """The OIDC discovery document (OpenID Connect Discovery 1.0, section 3).
+        """The OIDC discovery document (OpenID Connect Discovery 1.0, section 3; RFC 8414).
 
-        ``issuer`` equals the tokens' ``iss`` (section 4.3); ``jwks_uri`` is
-        ``self.jwks_uri`` once the server knows its own URL, else the issuer's.
+        ``issuer`` equals the tokens' ``iss`` (section 4.3); ``jwks_uri`` and the
+        endpoints are where the server listens once it knows its own URL (the
+        issuer's name does not resolve in the lab), else under the issuer. The
+        code flow with PKCE S256 only (RFC 9700 2.1.1), public clients (``none``),
+        and the ``iss`` authorization response parameter (RFC 9207).
         """
+        base = self.issuer.rstrip("/")
+        if self.jwks_uri and self.jwks_uri.endswith("/.well-known/jwks.json"):
+            base = self.jwks_uri[: -len("/.well-known/jwks.json")]  # where the server listens
         return {
             "issuer": self.issuer,
-            "jwks_uri": self.jwks_uri or self.issuer.rstrip("/") + "/.well-known/jwks.json",
-            "id_token_signing_alg_values_supported": [self.alg],
-            "response_types_supported": ["token"],
+            "jwks_uri": self.jwks_uri or base + "/.well-known/jwks.json",
+            "authorization_endpoint": base + "/authorize",
+            "token_endpoint": base + "/token",
+            "scopes_supported": [
+                "openid",
+                *sorted({s for u in self.users.values() for s in u.scopes}),
+            ],
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
             "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [self.alg],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "code_challenge_methods_supported": self.oidc.challenge_methods,
+            "claims_supported": [
+                "iss",
+                "sub",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "azp",
+                "at_hash",
+            ],
+            "authorization_response_iss_parameter_supported": True,
         }
 
     def public_key(self) -> Any:
@@ -391,9 +421,7 @@ class IdentityProvider:
             "scope": " ".join(scopes),
             **extra,
         }
-        key = self.signing_key
-        headers = {"kid": key.kid} if key.kid is not None else None
-        return algorithms.sign_token(claims, key.private, self.alg, headers=headers)
+        return self.sign(claims, ACCESS_TOKEN_TYP)  # RFC 9068 2.1: typed, never a bare JWT
 
     def _tokens(self, sub: str, scopes: tuple[str, ...], family_id: str) -> dict[str, Any]:
         """Under the lock: a new access token and refresh token in ``family_id``."""
@@ -463,6 +491,72 @@ class IdentityProvider:
     def _full(self) -> bool:
         return len(self._families) >= MAX_SESSIONS or self._live_tokens() >= MAX_LIVE_TOKENS
 
+    # OpenID Connect (labkit.oidc): the code flow with PKCE, ID tokens, at+jwt access tokens ------
+
+    @cached_property
+    def oidc(self) -> OidcProvider:
+        """The provider's OIDC endpoints (``/authorize``, ``/token``) and its demo clients."""
+        return OidcProvider(self)
+
+    def authenticate(self, username: object, password: object) -> DemoUser:
+        """The demo user these credentials belong to, or a 401: ``login``'s check, no session.
+
+        The same single scrypt of the presented password for every attempt (CWE-208).
+        """
+        name = _text(username, "username")
+        presented = _text(password, "password")
+        user = self.users.get(name)
+        credential = self._credentials.get(name, _NO_SUCH_USER)
+        supplied = _kdf(presented, credential.salt)
+        if not hmac.compare_digest(credential.digest, supplied) or user is None:
+            raise IdpError(401, "invalid username or password")
+        return user
+
+    def sign(self, claims: dict[str, Any], typ: str | None) -> str:
+        """Sign ``claims`` with the active key: header ``alg``, ``kid`` and the given ``typ``."""
+        key = self.signing_key
+        headers: dict[str, Any] = {"typ": typ}
+        if key.kid is not None:
+            headers["kid"] = key.kid
+        return algorithms.sign_token(claims, key.private, self.alg, headers=headers)
+
+    def _oidc_route(self, method: str, path: str, event: Mapping[str, Any]) -> dict[str, Any]:
+        """``GET|POST /authorize`` (a redirect with the code) and ``POST /token`` (JSON).
+
+        Token-endpoint errors are RFC 6749 section 5.2 JSON; authorization errors
+        are redirected to the client's checked redirect URI (section 4.1.2.1),
+        except a bad client, redirect URI or password, answered here in one line.
+        """
+        try:
+            if path == "/token":
+                if method != "POST":
+                    raise OAuthError("invalid_request", "the token endpoint takes POST", 405)
+                return _json(200, self.oidc.token(_form(event)))
+            params = _query(event)
+            if method == "POST":  # the login form posts back to the URL the client sent
+                params = _merged(params, _form(event))
+            client, redirect_uri = self.oidc.client_for(params)
+            try:
+                if method == "GET" and "username" not in params and "password" not in params:
+                    self.oidc.check_request(params)  # a browser's first visit: the login form
+                    page, headers = login_page(client, redirect_uri)
+                    return {"statusCode": 200, "headers": headers, "body": page}
+                location = self.oidc.authorize(params)
+            except OAuthError as exc:
+                if exc.status != 400:
+                    raise
+                location = self.oidc.redirect_error(redirect_uri, exc, params.get("state"))
+            return {
+                "statusCode": 302,
+                "headers": {"Location": location, "Cache-Control": "no-store"},
+                "body": "",
+            }
+        except OAuthError as exc:
+            return _json(exc.status, exc.body())
+        except IdpError as exc:
+            error = "invalid_request" if exc.status == 400 else "access_denied"
+            return _json(exc.status, {"error": error, "error_description": str(exc)})
+
     # HTTP (Lambda proxy events, served by the gateway) -------------------------------------------
 
     def handle(self, event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
@@ -485,6 +579,8 @@ class IdentityProvider:
                 body = _json_body(event, optional=True)
                 revoked = self.logout(token, body.get("refresh_token"))
                 return _json(200, {"message": "logged out", "revoked": revoked})
+            if path in ("/authorize", "/token"):  # OpenID Connect (labkit.oidc)
+                return self._oidc_route(method, path, event)
         except IdpError as exc:
             return _json(exc.status, {"message": str(exc)})
         except LabkitError as exc:  # defence in depth: a labkit error is about the input
@@ -499,6 +595,9 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("POST", "/logout"),
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/.well-known/openid-configuration"),
+    ("GET", "/authorize"),
+    ("POST", "/authorize"),
+    ("POST", "/token"),
 )
 """The provider's routes (method, path), served without an authorizer."""
 
@@ -589,6 +688,46 @@ def _json_body(event: Mapping[str, Any], *, optional: bool = False) -> dict[str,
     if not isinstance(body, dict):
         raise IdpError(400, "the body must be a JSON object")
     return body
+
+
+def _query(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The query string's parameters; a repeated one as a list (which ``labkit.oidc`` refuses)."""
+    if event.get("version") == "2.0":
+        return _pairs(str(event.get("rawQueryString") or ""))
+    multi = event.get("multiValueQueryStringParameters") or {}
+    return {k: v[0] if len(v) == 1 else list(v) for k, v in multi.items()}
+
+
+def _form(event: Mapping[str, Any]) -> dict[str, Any]:
+    """An ``application/x-www-form-urlencoded`` body (RFC 6749 section 4.1.3); 400 otherwise."""
+    headers = event.get("headers") or {}
+    kind = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
+    if kind and not kind.lower().startswith("application/x-www-form-urlencoded"):
+        raise OAuthError("invalid_request", "send the body as application/x-www-form-urlencoded")
+    raw = event.get("body")
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, str) or event.get("isBase64Encoded"):
+        raise OAuthError("invalid_request", "the body must be URL-encoded UTF-8 text")
+    if len(raw) > MAX_BODY_BYTES:
+        raise OAuthError("invalid_request", f"the body is over {MAX_BODY_BYTES} bytes", 413)
+    return _pairs(raw)
+
+
+def _merged(query: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
+    """Query and form parameters together; one given in both counts as repeated."""
+    both = {**query, **form}
+    for name in query.keys() & form.keys():
+        both[name] = [query[name], form[name]]
+    return both
+
+
+def _pairs(text: str) -> dict[str, Any]:
+    try:
+        parsed = parse_qs(text, keep_blank_values=True, max_num_fields=64)
+    except ValueError:
+        raise OAuthError("invalid_request", "more than 64 parameters") from None
+    return {k: v[0] if len(v) == 1 else v for k, v in parsed.items()}
 
 
 def _bearer(event: Mapping[str, Any]) -> str:

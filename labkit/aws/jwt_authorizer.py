@@ -49,6 +49,16 @@ a Lambda proxy integration receives each claim with its JSON type in
 The discovery document and keys are fetched over real HTTP through the kit's
 one outbound guard (``labkit.outbound``, loopback only here).
 
+Token types: neither authorizer reads the header's ``typ``. "There is no
+standard mechanism to differentiate JWT access tokens from other types of
+JWTs, such as OpenID Connect ID tokens"; AWS recommends requiring scopes on
+routes, or issuers and audiences used only for access tokens (HTTP_DOCS, the
+note at the top). So an ``at+jwt`` access token passes, an ID token issued to
+another client fails the audience check, and an ID token whose ``aud`` is a
+configured audience passes wherever the route requires no scope (an ID token
+has none). Both authorizers read the same discovery document as an OIDC
+client (``JwtAuthorizer.from_discovery``; the REST one always does).
+
 Where AWS publishes no wording, the kit writes its own and says so
 (``KIT_WORDING`` marks those strings below); where AWS publishes no detail,
 the kit's choice is stated where it is made.
@@ -379,6 +389,24 @@ class JwtAuthorizer:
             )
         cache = KeySetCache(self.jwks, max_age=self.jwks_max_age, refetch_unknown_kid=False)
         object.__setattr__(self, "keys", cache)
+
+    @classmethod
+    def from_discovery(
+        cls, base_url: str, audience: tuple[str, ...], **options: Any
+    ) -> JwtAuthorizer:
+        """The authorizer AWS would set up from an issuer's OIDC discovery document.
+
+        ``base_url`` serves ``/.well-known/openid-configuration`` (the issuer's
+        own URL, or the lab's local server): its ``issuer`` becomes the
+        authorizer's issuer, its ``jwks_uri`` is where the keys are fetched, over
+        HTTP through the kit's outbound guard, as the REST authorizer does.
+        """
+        url = base_url.rstrip("/") + "/.well-known/openid-configuration"
+        document = fetch_json(url, "OIDC discovery document")
+        issuer, jwks_uri = document.get("issuer"), document.get("jwks_uri")
+        if not isinstance(issuer, str) or not isinstance(jwks_uri, str):
+            raise ConfigurationError(f"{url} names no issuer or no jwks_uri")
+        return cls(issuer, audience, lambda: fetch_json(jwks_uri, "JWKS"), **options)
 
     def check(self, value: str | None, scopes: Sequence[str], clock: Clock) -> Verdict:
         """Authorize one request: the identity source's value and the route's scopes."""

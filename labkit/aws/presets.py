@@ -1,4 +1,4 @@
-"""The local API's presets: the hardened service, and eight services with one flaw each.
+"""The local API's presets: the hardened service, and eleven services with one flaw each.
 
 A preset decides two things: how the identity provider signs (``alg`` and
 key) and which verifier the Lambda authorizer runs. ``hardened`` runs
@@ -25,11 +25,21 @@ cookie-no-csrf         RS256     ``labkit.verify``; cookie-carried tokens change
                                  without an Origin check or CSRF token
 fingerprint-ignored    RS256     ``labkit.verify``; a token's ``fgp`` claim is ignored
                                  (no sidejacking fingerprint cookie needed)
+id-token-accepted      RS256     ``tokentypes.any_token_type`` (no typ, no aud), JWKS
+typ-not-checked        RS256     ``tokentypes.untyped`` (no typ), JWKS
+audience-not-checked   RS256     ``tokentypes.ignore_audience`` (no aud), JWKS
 =====================  ========  ================================================
 
-The last two are browser flaws (notebook 14, ``labkit.aws.cookies``): their
-verifier is the hardened one, and what they drop is one check of the
-authorizer's ``BrowserPolicy``, which every other preset keeps on.
+The browser flaws (notebook 14, ``labkit.aws.cookies``) run the hardened
+verifier and drop one check of the authorizer's ``BrowserPolicy``, which every
+other preset keeps on.
+
+``hardened`` requires access tokens typed ``at+jwt`` (RFC 9068 section 4), as
+the provider issues them from ``/login`` and ``/token``; the three token-type
+presets (``labkit.attacks.tokentypes``) each leave one question out, and only
+genuine tokens of the provider get through them: its ID tokens and the access
+tokens of its other clients (``labkit.oidc.DEMO_CLIENTS``). The presets of
+notebooks 04-08 predate explicit typing and do not check ``typ`` either.
 
 Each flaw fails the way its real bug did, so the scanners security teams run
 find it. ``bench/jwt_tool_presets.py`` runs jwt_tool 2.2.7's all-tests mode
@@ -47,6 +57,11 @@ for a plain reason: none of its probes sends an ES256 signature of r = s = 0
 (CVE-2022-21449): against an ES256 token they replay its signature, drop
 it, or switch to HS256, RS256 or none. The kit's own scanner
 (``labkit.scan``) and notebook 08 find it.
+
+The three token-type presets are out of reach of any scanner that only
+forges: nothing is forged there, the attack is a genuine token of another
+kind or audience. ``labkit.scan`` sends those when given them
+(``--id-token``, ``--other-token``), and notebook 13 teaches them.
 """
 
 from __future__ import annotations
@@ -66,7 +81,7 @@ from labkit.aws.clock import Clock
 from labkit.aws.cookies import HARDENED, BrowserPolicy, policy_of
 from labkit.aws.idp import AUDIENCE, ISSUER, IdentityProvider
 from labkit.errors import ConfigurationError
-from labkit.verify import verify
+from labkit.oidc import verify_access_token
 
 __all__ = ["PRESETS", "WEAK_SECRET", "Preset", "Service", "available", "build", "get"]
 
@@ -91,7 +106,7 @@ class Preset:
 
     def verifier(self) -> Verifier:
         if self.flaw is None:
-            return verify
+            return verify_access_token  # labkit.verify, and typ at+jwt (RFC 9068 section 4)
         function = _zoo(self.flaw)
         if function is None:
             raise ConfigurationError(
@@ -166,6 +181,26 @@ PRESETS: dict[str, Preset] = {
             "ignores the token's fgp claim: a stolen token works without its fingerprint cookie",
             "RS256",
             relaxes=("fingerprint",),
+        ),
+        # Token types (notebook 13): the verifiers of labkit.attacks.tokentypes, each
+        # labkit.verify with one check left out; the IdP's tokens are all genuine.
+        Preset(
+            "id-token-accepted",
+            "any token the IdP signed is an access token: neither typ nor aud is checked",
+            "RS256",
+            "labkit.attacks.tokentypes:any_token_type",
+        ),
+        Preset(
+            "typ-not-checked",
+            "aud is checked but typ is not: an ID token whose aud is the API's id passes",
+            "RS256",
+            "labkit.attacks.tokentypes:untyped",
+        ),
+        Preset(
+            "audience-not-checked",
+            "typed at+jwt access tokens only, but for any audience: other APIs' tokens replay",
+            "RS256",
+            "labkit.attacks.tokentypes:ignore_audience",
         ),
     )
 }
@@ -249,8 +284,10 @@ def _key_store(resources: ExitStack) -> Any:
 
 
 def _zoo(name: str) -> Verifier | None:
+    """A verifier of ``labkit.vulnerable`` by name, or of another module as ``module:name``."""
+    module, _, name = name.rpartition(":") if ":" in name else ("labkit.vulnerable", "", name)
     try:
-        zoo = importlib.import_module("labkit.vulnerable")
+        zoo = importlib.import_module(module)
     except ImportError:
         return None
     function = getattr(zoo, name, None)

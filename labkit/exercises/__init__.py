@@ -68,6 +68,7 @@ _BANKS = (
     "capstone",
     "encryption",
     "browser",
+    "tokentypes",
 )
 
 Checker = Callable[[Any], "str | None"]

@@ -11,7 +11,9 @@
    the secret cracked from the bundled wordlist (HS tokens), the RSA public key
    as an HMAC secret, ``jwk`` and ``jku`` injection (the attacker's key server
    binds 127.0.0.1), ``kid`` path traversal and SQL injection, the psychic ES256
-   signature. Then two claim probes: an expired token replayed, and a role
+   signature; with ``id_token`` / ``other_token``, the token-type probes send
+   an ID token and another API's access token of the same issuer as they are.
+   Then two claim probes: an expired token replayed, and a role
    escalated to ``admin``, both forged with whichever technique worked.
 3. **Root causes.** A verifier that never checks signatures accepts nearly every
    forgery; that is one flaw, not a dozen. Each finding names the one root
@@ -90,6 +92,8 @@ def scan(
     wordlist: Any = None,
     timeout: float = DEFAULT_TIMEOUT,
     max_requests: int = MAX_REQUESTS,
+    id_token: str | None = None,
+    other_token: str | None = None,
 ) -> ScanReport:
     """Run every probe against ``target`` (a URL or a verifier function) and report the flaws.
 
@@ -100,11 +104,16 @@ def scan(
     the target's ``/.well-known/jwks.json`` is tried. ``expired_token`` (an
     expired token of the same service) lets the expiry probe run without a
     forgery. ``wordlist`` defaults to the kit's bundled list of weak secrets.
+    ``id_token`` (an ID token of the same issuer) and ``other_token`` (an access
+    token of the same issuer for another API) feed the token-type probes.
     """
     started = time.perf_counter()
     original = _valid_token(token, "token")
     if expired_token is not None:
         _valid_token(expired_token, "expired_token")
+    for given, name in ((id_token, "id_token"), (other_token, "other_token")):
+        if given is not None:
+            _valid_token(given, name)
     if isinstance(public_key, (str, bytes)):
         keys.load_pem(public_key)  # a KeyFormatError now, not a skipped probe later
     if isinstance(wordlist, (str, os.PathLike)) and not os.path.isfile(wordlist):
@@ -114,7 +123,17 @@ def scan(
             target, header, cookie, canary, allow_hosts, timeout, max_requests, cookies
         )
         stack.callback(transport.close)
-        probe = _Scan(transport, token, original, public_key, expired_token, wordlist, stack)
+        probe = _Scan(
+            transport,
+            token,
+            original,
+            public_key,
+            expired_token,
+            wordlist,
+            stack,
+            id_token=id_token,
+            other_token=other_token,
+        )
         findings, attempts, notes = probe.run()
     if transport.note:
         notes = (transport.note, *notes)

@@ -41,7 +41,11 @@ class _Scan:
         expired_token: str | None,
         wordlist: Any,
         stack: ExitStack,
+        id_token: str | None = None,
+        other_token: str | None = None,
     ) -> None:
+        self.id_token = id_token  # the token-type probes' inputs (labkit.scan.probes)
+        self.other_token = other_token
         self.transport = transport
         self.token = token
         self.parsed = parsed

@@ -159,6 +159,36 @@ _EXPLAINS = {
     "empty-hmac-secret": frozenset({"kid-path-traversal"}),  # /dev/null reads as the empty key
 }
 
+# Token types (notebook 13): genuine tokens of the same issuer, the wrong kind or audience.
+FLAWS.update(
+    (f.id, f)
+    for f in (
+        Flaw(
+            "id-token-accepted",
+            "ID token accepted as an access token: neither typ nor aud is checked",
+            "Require typ at+jwt (RFC 9068 section 4) and your API's aud on every token; an ID "
+            "token is for the client that logged in, never for an API.",
+            "13-token-types-oidc.ipynb",
+        ),
+        Flaw(
+            "typ-not-checked",
+            "Token type not checked: a JWT that is no access token (typ not at+jwt) accepted",
+            "Require the header typ at+jwt (labkit.verify(..., typ='at+jwt'); RFC 8725 section "
+            "3.11), so the issuer's ID tokens and other JWTs cannot pass for access tokens.",
+            "13-token-types-oidc.ipynb",
+        ),
+        Flaw(
+            "audience-not-checked",
+            "Audience not checked: an access token minted for another API replayed here",
+            "Compare aud exactly with your API's identifier on every request (RFC 9068 section 4; "
+            "RFC 7519 section 4.1.3).",
+            "13-token-types-oidc.ipynb",
+        ),
+    )
+)
+# An API that checks neither typ nor aud lets both narrower probes through as well.
+_EXPLAINS["id-token-accepted"] = frozenset({"typ-not-checked", "audience-not-checked"})
+
 
 @dataclass(frozen=True)
 class Attempt:

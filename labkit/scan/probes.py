@@ -113,6 +113,46 @@ def _psychic(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
     return [("ES256, r = s = 0", psychic.forge(claims, header=s.header).token)]
 
 
+# Token types (notebook 13): genuine tokens of the same provider, of the wrong kind or for
+# another API. Nothing is forged, so they cannot carry edited claims (the claim probes skip).
+
+
+def _audiences(claims: dict[str, Any]) -> set[str]:
+    aud = claims.get("aud", claims.get("client_id"))
+    return {a for a in (aud if isinstance(aud, list) else [aud]) if isinstance(a, str)}
+
+
+def _given(s: _Scan, claims: dict[str, Any], name: str, flag: str) -> tuple[str, tokens.Token]:
+    if claims != s.claims:
+        raise _Skip("sends a real token as it is: it cannot carry edited claims")
+    token = getattr(s, name)
+    if token is None:
+        raise _Skip(f"needs {flag} TOKEN (a token of the same issuer)")
+    return token, tokens.parse(token)
+
+
+def _id_token(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    raw, given = _given(s, claims, "id_token", "--id-token")
+    if _audiences(given.payload) & _audiences(s.claims):
+        raise _Skip("the ID token's aud is this API: the wrong-typ probe sends it")
+    return [(f"ID token for {_cut(', '.join(sorted(_audiences(given.payload))), 24)}", raw)]
+
+
+def _wrong_typ(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    raw, given = _given(s, claims, "id_token", "--id-token")
+    if not _audiences(given.payload) & _audiences(s.claims):
+        raise _Skip("needs an ID token whose aud is this API (the id-token probe sent this one)")
+    return [(f"typ {_cut(str(given.header.get('typ')), 12)!r}, aud this API", raw)]
+
+
+def _cross_audience(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    raw, given = _given(s, claims, "other_token", "--other-token")
+    theirs = _audiences(given.payload)
+    if not theirs or theirs & _audiences(s.claims):
+        raise _Skip("the other token must be for another audience than the valid token")
+    return [(f"access token for {_cut(', '.join(sorted(theirs)), 24)}", raw)]
+
+
 PROBES: tuple[_Probe, ...] = (
     _Probe("tampered-signature", "signature-not-verified", _tampered_signature),
     _Probe("tampered-payload", "signature-not-verified", _tampered_payload),
@@ -127,6 +167,9 @@ PROBES: tuple[_Probe, ...] = (
     _Probe("kid-traversal", "kid-path-traversal", _kid_traversal),
     _Probe("kid-sql", "kid-sql-injection", _kid_sql),
     _Probe("psychic", "psychic-signature", _psychic),
+    _Probe("id-token", "id-token-accepted", _id_token),
+    _Probe("wrong-typ", "typ-not-checked", _wrong_typ),
+    _Probe("cross-audience", "audience-not-checked", _cross_audience),
 )
 """The forgery probes in the order they run; ``expired-replay`` and ``role-escalation`` follow."""
 
