@@ -55,6 +55,7 @@ from cryptography.hazmat.primitives import serialization
 from labkit import examples
 from labkit.aws.authorizer import AuthorizerConfig, Verifier
 from labkit.aws.clock import Clock
+from labkit.aws.dpop_guard import DpopGuard
 from labkit.aws.idp import AUDIENCE, ISSUER, IdentityProvider
 from labkit.errors import ConfigurationError
 from labkit.verify import verify
@@ -144,6 +145,27 @@ PRESETS: dict[str, Preset] = {
             "ES256",
             "ecdsa_without_range_check",
         ),
+        # DPoP (notebook 15): labkit.verify for the token, one DPoP check off (DPOP_FLAWS)
+        Preset(
+            "dpop-optional",
+            "a DPoP-bound token works without a proof: a stolen one is a bearer token again",
+            "RS256",
+        ),
+        Preset(
+            "dpop-no-replay-check",
+            "DPoP proofs are checked but their jti is never remembered: a proof replays",
+            "RS256",
+        ),
+        Preset(
+            "dpop-no-ath",
+            "DPoP proofs need not carry the access token's hash (ath): one proof fits any token",
+            "RS256",
+        ),
+        Preset(
+            "dpop-no-htu",
+            "DPoP proofs' htm and htu are not compared with the request: a proof for any URL",
+            "RS256",
+        ),
     )
 }
 """Every preset by name, hardened first."""
@@ -230,3 +252,23 @@ def _zoo(name: str) -> Verifier | None:
         return None
     function = getattr(zoo, name, None)
     return function if callable(function) else None
+
+
+# DPoP (notebook 15) ------------------------------------------------------------------------------
+
+DPOP_FLAWS: dict[str, dict[str, bool]] = {
+    "dpop-optional": {"required": False},
+    "dpop-no-replay-check": {"replay": False},
+    "dpop-no-ath": {"check_ath": False},
+    "dpop-no-htu": {"check_request": False},
+}
+"""The DPoP presets' one flaw each: the ``DpopGuard`` switch they turn off."""
+
+
+def dpop_guard(name: str, *, clock: Clock) -> DpopGuard:
+    """The gateway's DPoP step for preset ``name``: every check on, but the preset's own flaw.
+
+    Every other preset, ``hardened`` first, enforces DPoP for DPoP-bound tokens
+    (RFC 9449 section 7) with server nonces (sections 9 and 11.2).
+    """
+    return DpopGuard(clock=clock, **DPOP_FLAWS.get(name, {}))
