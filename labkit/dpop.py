@@ -724,8 +724,11 @@ class Client:
     sends is kept for the next proof to it (section 8.2).
     """
 
-    def __init__(self, key: PrivateKey, *, alg: str | None = None) -> None:
+    def __init__(
+        self, key: PrivateKey, *, alg: str | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self.key = key
+        self.clock = clock  # the proofs' iat: a lab's frozen clock, or the real one
         self.alg = default_alg(key) if alg is None else alg
         self.jkt = thumbprint(key)
         self.nonces: dict[str, str] = {}  # origin -> the newest nonce it sent
@@ -733,6 +736,7 @@ class Client:
     def proof(self, method: str, url: str, access_token: str | None = None, **kw: Any) -> str:
         """A proof for ``method url`` with the server's latest nonce (``kw`` as in make_proof)."""
         kw.setdefault("nonce", self.nonces.get(_origin(url)))
+        kw.setdefault("iat", int(self.clock()))
         return make_proof(self.key, method, url, access_token=access_token, alg=self.alg, **kw)
 
     def request(

@@ -118,10 +118,12 @@ class DpopGuard:
             algorithms=self.algorithms,
             max_age=self.max_age,
             leeway=self.leeway,
-            replay=self.cache if self.replay else None,
+            replay=self.cache if self.replay and self.check_request else None,
             nonce=self.nonce_source if self.nonces else None,
             now=self.clock(),
         )
+        if self.replay and not self.check_request:  # remember the jti at the URL it was used at
+            self.cache.remember(checked.jti, dpop.normalize_htu(url))
         if checked.jkt != jkt:  # checked in verify_proof too, unless ath is off (a lab flaw)
             raise dpop.KeyBindingError(
                 "the proof's key is not the key the access token is bound to (cnf.jkt)"
