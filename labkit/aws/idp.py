@@ -535,7 +535,7 @@ class IdentityProvider:
         finally:
             self._dpop_pending.jkt = None
         body = json.loads(answer["body"]) if answer["statusCode"] == 200 else {}
-        if "cnf" in tokens.parse(body.get("access_token", "a.e30.")).payload:
+        if "access_token" in body and "cnf" in tokens.parse(body["access_token"]).payload:
             body["token_type"] = "DPoP"  # section 5: "A token_type of DPoP MUST be included"
             answer["body"] = json.dumps(body)
         return answer
