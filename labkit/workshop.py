@@ -79,7 +79,8 @@ MANIFEST = ".labkit-build.json"
 """The file in a built edition that records each notebook's SHA-256 as written."""
 
 GITIGNORE = (
-    "# Written by `labkit workshop build`: a generated learner edition, not the kit's sources.\n*\n"
+    "# Written by `labkit workshop build`: a generated learner edition, not the kit's sources.\n"
+    "*\n"
 )
 """The ``.gitignore`` a build writes into a new folder inside the checkout (see ``build``)."""
 

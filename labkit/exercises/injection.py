@@ -31,6 +31,7 @@ def _honest() -> dict[str, str]:
     return {kid: f"secret-{secrets.token_hex(16)}" for kid in kids}
 
 
+
 def _admin_forgery(answer: Any) -> tokens.Token | str:
     """The parsed answer if it is Alice's claims with role admin; else what is off."""
     forged = token_answer(answer, "forged token")
