@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import math
 import os
 import secrets
@@ -120,6 +121,12 @@ MAX_JTI_LENGTH = 128
 """The longest ``jti`` accepted: "reject DPoP proof JWTs with unnecessarily large jti" (11.1)."""
 
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+_THUMBPRINT_MEMBERS = {
+    "RSA": ("e", "kty", "n"),
+    "EC": ("crv", "kty", "x", "y"),
+    "OKP": ("crv", "kty", "x"),
+}
+"""RFC 7638 section 3.2 (RSA, EC) and RFC 8037 section 2 (OKP): the members a thumbprint hashes."""
 _REQUIRED = ("jti", "htm", "htu", "iat")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -217,6 +224,25 @@ def thumbprint(jwk_or_key: Mapping[str, Any] | PrivateKey | PublicKey) -> str:
 
 def _public_key_of(jwk: object) -> tuple[dict[str, Any], PublicKey]:
     """Check a proof's ``jwk`` (section 4.3 item 7) and load it: the JWK and its key."""
+    checked = _public_jwk_members(jwk)
+    try:
+        key = keys.from_jwk(checked)
+    except LabkitError as exc:
+        raise ProofKeyError(f"the proof's jwk is not a usable key: {exc.message}") from None
+    assert isinstance(key, PublicKey)
+    return checked, key
+
+
+def _jkt(jwk: Mapping[str, Any]) -> str:
+    """RFC 7638 over a JWK already loaded and checked (by ``verify_jws``): no second load."""
+    canonical = json.dumps(
+        {m: jwk[m] for m in _THUMBPRINT_MEMBERS[jwk["kty"]]}, separators=(",", ":")
+    )
+    return tokens.b64url_encode(hashlib.sha256(canonical.encode("utf-8")).digest())
+
+
+def _public_jwk_members(jwk: object) -> dict[str, Any]:
+    """Section 4.3 item 7 and 4.2: a JSON object, an asymmetric ``kty``, no private member."""
     if not isinstance(jwk, dict):
         raise ProofKeyError(
             "the proof has no 'jwk' header (a JSON object)",
@@ -233,12 +259,7 @@ def _public_key_of(jwk: object) -> tuple[dict[str, Any], PublicKey]:
             f"the proof's jwk has kty {shown(jwk.get('kty'))}; expected RSA, EC or OKP",
             "a DPoP key is asymmetric",
         )
-    try:
-        key = keys.from_jwk(jwk)
-    except LabkitError as exc:
-        raise ProofKeyError(f"the proof's jwk is not a usable key: {exc.message}") from None
-    assert isinstance(key, PublicKey)
-    return jwk, key
+    return jwk
 
 
 def default_alg(key: PrivateKey | PublicKey) -> str:
@@ -559,8 +580,9 @@ def verify_proof(
     header, claims = parsed.header, parsed.payload
     _check_typ(header)
     alg = _check_alg(header.get("alg"), allowed)
-    jwk, _ = _public_key_of(header.get("jwk"))
-    _check_signature(proof, jwk, alg)
+    jwk = _public_jwk_members(header.get("jwk"))
+    _check_signature(proof, jwk, alg)  # loads the jwk, checks its point or size, verifies
+    found = _jkt(jwk)
     _check_claims(claims, access_token is not None)
     if claims["htm"] != htm:
         raise ProofMismatchError(
@@ -577,8 +599,7 @@ def verify_proof(
     _check_nonce(nonce, claims.get("nonce"))
     _check_iat(claims["iat"], clock, max_age, leeway)
     if access_token is not None:
-        _check_binding(claims, access_token, jkt, jwk)
-    found = keys.thumbprint(jwk)
+        _check_binding(claims, access_token, jkt, found)
     if replay is not None:
         replay.remember(claims["jti"], target)
     return Proof(dict(header), dict(claims), dict(jwk), found)
@@ -688,14 +709,14 @@ def _check_iat(iat: float, now: float, max_age: float, leeway: float) -> None:
 
 
 def _check_binding(
-    claims: Mapping[str, Any], access_token: str, jkt: str | None, jwk: dict[str, Any]
+    claims: Mapping[str, Any], access_token: str, jkt: str | None, found: str
 ) -> None:
     if not hmac.compare_digest(str(claims["ath"]), access_token_hash(access_token)):
         raise ProofMismatchError(
             "the proof's ath is not the hash of this access token",
             "RFC 9449 section 7: a proof works with the one token it was made for",
         )
-    if not isinstance(jkt, str) or not hmac.compare_digest(jkt, keys.thumbprint(jwk)):
+    if not isinstance(jkt, str) or not hmac.compare_digest(jkt, found):
         raise KeyBindingError(
             "the proof's key is not the key the access token is bound to (cnf.jkt)",
             "RFC 9449 section 6: the token works only with its own key",
