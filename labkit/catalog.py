@@ -124,6 +124,14 @@ NOTEBOOKS = (
         "root-cause report, the fix and a clean re-scan, logout against a cached policy; the "
         "kit's best-practices checklist.",
     ),
+    Notebook(
+        "15-sender-constrained-tokens.ipynb",
+        "Sender-constrained tokens (DPoP)",
+        25,
+        20,
+        "A stolen bearer token against a DPoP-bound one; a proof by hand; the gateway's checks "
+        "(RFC 9449 4.3), replay cache and nonces; six attacks proven twice; mTLS (RFC 8705).",
+    ),
 )
 
 

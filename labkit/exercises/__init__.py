@@ -66,6 +66,7 @@ _BANKS = (
     "authorizer",
     "platform",
     "capstone",
+    "dpop",
 )
 
 Checker = Callable[[Any], "str | None"]
