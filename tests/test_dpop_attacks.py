@@ -11,10 +11,14 @@ from typing import Any
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from werkzeug.test import Client
 
 from labkit import dpop, keys, tokens
 from labkit.attacks import dpop as attacks
 from labkit.aws import Api, FrozenClock, serve
+from labkit.aws.server import create_lab
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 ALICE = {"username": "alice", "password": "wonderland"}
@@ -290,3 +294,27 @@ def test_every_dpop_preset_is_otherwise_hardened(clock: FrozenClock) -> None:
                 api, "/api/profile", {"Authorization": f"DPoP {token}", "DPoP": stranger.token}
             )
             assert refused(answer, "invalid_token"), preset
+
+
+# The gateway's DPoP boundary, fuzzed (in-process WSGI: the same code the server runs) ------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    proof=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=400),
+    scheme=st.sampled_from(["DPoP", "Bearer", "dpop", ""]),
+    repeat=st.integers(min_value=1, max_value=3),
+)
+def test_any_dpop_header_gets_a_401_never_a_5xx(proof: str, scheme: str, repeat: int) -> None:
+    headers = [("Authorization", f"{scheme} {_BOUND}".strip())]
+    headers += [("DPoP", proof)] * repeat
+    response = _WSGI.get("/api/profile", headers=headers)
+    assert response.status_code == 401, response.get_data(as_text=True)
+    assert response.get_json() == {"message": "Unauthorized"}
+    if scheme:  # a bare token never reaches the DPoP step: the authorizer refuses it first
+        assert response.headers["WWW-Authenticate"].startswith("DPoP ")
+
+
+_LAB = create_lab(clock=FrozenClock(1_767_258_000), cache_ttl=0)
+_WSGI = Client(_LAB.gateway)
+_BOUND = _LAB.idp.issue("alice", "reader", ("profile",), cnf={"jkt": dpop.thumbprint(KEY)})

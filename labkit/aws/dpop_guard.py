@@ -23,6 +23,10 @@ mapped values only); the kit's gateway sends them as a DPoP-aware resource
 server does. Nonces are required by default (the safe choice: a proof made
 in advance is useless once the server's nonce moves on, section 11.2).
 
+AWS's own JWT authorizers (modes ``jwt`` and ``rest-jwt``) read ``Bearer`` tokens only, as
+the real ones do: there a bound token is refused both ways (as Bearer by this step, as
+``DPoP`` by the JWT authorizer). DPoP needs a Lambda authorizer (modes ``rest``, ``http``).
+
 ``DpopGuard``'s other switches exist for the lab's vulnerable presets, one
 flaw each: ``required=False`` (a bound token works without a proof),
 ``replay=False`` (no jti cache), ``check_ath=False``, ``check_request=False``

@@ -21,7 +21,15 @@ jwk-injection          RS256     ``trust_embedded_jwk``, JWKS
 jku-injection          RS256     ``follow_jku``, JWKS
 kid-traversal          HS256     ``kid_as_path``, a key directory (one file per kid)
 psychic-signature      ES256     ``ecdsa_without_range_check``, the P-256 public key
+dpop-optional          RS256     ``labkit.verify``; DPoP: a bound token needs no proof
+dpop-no-replay-check   RS256     ``labkit.verify``; DPoP: no jti replay cache
+dpop-no-ath            RS256     ``labkit.verify``; DPoP: ath unchecked
+dpop-no-htu            RS256     ``labkit.verify``; DPoP: htm and htu unchecked
 =====================  ========  ================================================
+
+The ``dpop-*`` presets (notebook 15) verify tokens as ``hardened`` does; each turns
+off one check of the gateway's DPoP step (``DPOP_FLAWS``, ``labkit.aws.dpop_guard``),
+which every other preset runs in full for DPoP-bound tokens.
 
 Each flaw fails the way its real bug did, so the scanners security teams run
 find it. ``bench/jwt_tool_presets.py`` runs jwt_tool 2.2.7's all-tests mode
