@@ -281,6 +281,9 @@ def _shown(value: object) -> str:
 # Tokens and policies -----------------------------------------------------------------------------
 
 
+_SCHEMES = ("bearer", "dpop")  # RFC 6750 section 2.1; RFC 9449 section 7.1
+
+
 def bearer_token(value: object) -> str:
     """The token in an ``Authorization: Bearer <token>`` value; ``InvalidTokenError`` if none.
 
@@ -290,12 +293,7 @@ def bearer_token(value: object) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidTokenError("no Authorization header value")
     scheme, _, token = value.partition(" ")
-    if (
-        scheme.lower() not in ("bearer", "dpop")
-        or not token
-        or token != token.strip()
-        or " " in token
-    ):
+    if scheme.lower() not in _SCHEMES or not token or token != token.strip() or " " in token:
         raise InvalidTokenError(
             "the Authorization header is not 'Bearer <token>'",
             "the scheme is Bearer, then one space, then the compact token",
