@@ -218,3 +218,13 @@ bench-jwe: install-test
 test-browser-tokens: install-test dirs
 	$(BIN)/pytest -q tests/test_browser_api.py tests/test_banks_14.py tests/test_browser_tokens.py
 	$(BIN)/pytest -q $(NBVAL) notebooks/14-tokens-in-the-browser.ipynb
+
+# --- DPoP (notebook 15): proofs verified per second, replay cache memory (bench/dpop.py) --------
+# `make bench-dpop` prints DPoP proofs verified per second for ES256, EdDSA and RS256 as ratios of
+# labkit.verify on an access token of the same alg (same run), and the replay cache's bytes per
+# entry at its bound (tracemalloc) with lookups per second at capacity. Tests for DPoP:
+# tests/test_dpop.py tests/test_dpop_vectors.py tests/test_dpop_attacks.py tests/test_dpop_scan.py
+# tests/test_banks_15.py (wire them into `make test`).
+.PHONY: bench-dpop
+bench-dpop: install-test
+	$(BIN)/python bench/dpop.py

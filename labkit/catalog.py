@@ -154,6 +154,14 @@ NOTEBOOKS = (
         "gets through (same site is not same origin); CSRF tokens and Origin checks; OWASP's "
         "fingerprint against sidejacking; a backend-for-frontend keeps tokens out of the page.",
     ),
+    Notebook(
+        "15-sender-constrained-tokens.ipynb",
+        "Sender-constrained tokens (DPoP)",
+        25,
+        20,
+        "A stolen bearer token against a DPoP-bound one; a proof by hand; the gateway's checks "
+        "(RFC 9449 4.3), replay cache and nonces; six attacks proven twice; mTLS (RFC 8705).",
+    ),
 )
 
 

@@ -281,12 +281,19 @@ def _shown(value: object) -> str:
 # Tokens and policies -----------------------------------------------------------------------------
 
 
+_SCHEMES = ("bearer", "dpop")  # RFC 6750 section 2.1; RFC 9449 section 7.1
+
+
 def bearer_token(value: object) -> str:
-    """The token in an ``Authorization: Bearer <token>`` value; ``InvalidTokenError`` if none."""
+    """The token in an ``Authorization: Bearer <token>`` value; ``InvalidTokenError`` if none.
+
+    ``DPoP <token>`` (RFC 9449 section 7.1) gives the token too: the authorizer checks the
+    token, and the gateway's DPoP step (``labkit.aws.dpop_guard``) checks its proof.
+    """
     if not isinstance(value, str) or not value:
         raise InvalidTokenError("no Authorization header value")
     scheme, _, token = value.partition(" ")
-    if scheme.lower() != "bearer" or not token or token != token.strip() or " " in token:
+    if scheme.lower() not in _SCHEMES or not token or token != token.strip() or " " in token:
         raise InvalidTokenError(
             "the Authorization header is not 'Bearer <token>'",
             "the scheme is Bearer, then one space, then the compact token",

@@ -129,6 +129,7 @@ from werkzeug.wrappers import Request, Response
 from labkit.aws.authorizer import LambdaContext
 from labkit.aws.cache import DEFAULT_TTL, PolicyCache
 from labkit.aws.clock import Clock, system_clock
+from labkit.aws.dpop_guard import DpopGuard
 from labkit.aws.jwt_authorizer import JwtAuthorizer, RestJwtAuthorizer
 from labkit.aws.policy import (
     CheckedResponse,
@@ -347,11 +348,55 @@ class Gateway:
         if decided.response is not None:
             decided.response.headers["x-labkit-authorizer-cache"] = decided.cache
             return decided.response
+        denied = self._dpop_step(request) if route.authorize else None  # RFC 9449, see below
+        if denied is not None:
+            denied.headers["x-labkit-authorizer-cache"] = decided.cache
+            return denied
         event = self._proxy_event(request, route, decided.authorizer)
         response = self._invoke_backend(route, event)
         if route.authorize:
             response.headers["x-labkit-authorizer-cache"] = decided.cache
+            self._dpop_nonce(request, response)
         return response
+
+    # DPoP (RFC 9449): labkit.aws.dpop_guard, after the authorizer and outside its cache ---------
+
+    dpop: DpopGuard | None = None
+    """The DPoP step, when set (``labkit.aws.server`` sets the preset's): see ``dpop_guard``."""
+
+    def _dpop_step(self, request: Request) -> Response | None:
+        """A bound token needs a valid proof from its key; None lets the request through.
+
+        Refusals are the usual 401 body plus RFC 9449 section 7.1's ``WWW-Authenticate: DPoP``
+        (and ``DPoP-Nonce`` for ``use_dpop_nonce``, section 9); a full replay cache is a 429.
+        """
+        if self.dpop is None:
+            return None
+        denial = self.dpop.check(
+            request.method,
+            request.base_url,
+            request.headers.get("Authorization"),
+            request.headers.getlist("DPoP"),
+        )
+        if denial is None:
+            return None
+        self._record(request, denial.status, "DPoP refused", "-", denial.reason)
+        body = UNAUTHORIZED if denial.status == 401 else {"message": "Too Many Requests"}
+        error_type = (
+            "UnauthorizedException" if self.kind == "rest" and denial.status == 401 else None
+        )
+        response = _json(denial.status, body, error_type=error_type)
+        for name, value in denial.headers:
+            response.headers[name] = value
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def _dpop_nonce(self, request: Request, response: Response) -> None:
+        """The next nonce on every DPoP answer (RFC 9449 section 8.2: saves the client a retry)."""
+        nonce = self.dpop.fresh_nonce() if self.dpop is not None else None
+        if nonce is not None and request.headers.get("DPoP"):
+            response.headers["DPoP-Nonce"] = nonce
+            response.headers["Cache-Control"] = "no-store"
 
     def _authorize(self, request: Request, route: Route) -> _Decided:
         if self.jwt is not None:  # an HTTP API ("jwt") or REST API ("rest-jwt") JWT authorizer

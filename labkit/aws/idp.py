@@ -429,7 +429,7 @@ class IdentityProvider:
             raise IdpError(429, f"the identity provider tracks {MAX_LIVE_TOKENS} live tokens")
         family = self._families[family_id]
         user = self.users[sub]
-        access = self.issue(sub, user.role, scopes)
+        access = self.issue(sub, user.role, scopes, **self._dpop_binding(family_id))
         claims = tokens.parse(access).payload
         refresh = secrets.token_urlsafe(32)
         family.jtis[claims["jti"]] = claims["exp"]
@@ -587,6 +587,100 @@ class IdentityProvider:
             log.info("refused %s %s: %s", method, path, exc)
             return _json(400, {"message": str(exc)})
         return _json(404, {"message": "Not Found"})
+
+    # DPoP (RFC 9449 section 5): /login and /refresh bind tokens to the client's key ------------
+
+    DPOP_ROUTES = (("POST", "/login"), ("POST", "/refresh"))
+    """The routes ``dpop_handle`` serves: the token requests a DPoP proof can come with."""
+
+    def dpop_handle(self, event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+        """``handle``, plus RFC 9449 section 5 when the request carries a ``DPoP`` header.
+
+        The proof is checked (section 4.3: ``htm`` POST, ``htu`` this route's URL,
+        single-use ``jti``); the access token then carries ``cnf.jkt``, the key's
+        RFC 7638 thumbprint (section 6.1), and the answer says ``token_type: DPoP``.
+        A session logged in with DPoP stays bound: its refresh token works only with
+        a proof from the same key (section 5), checked in ``_dpop_binding``.
+        """
+        from labkit import dpop  # DPoP code loads only for DPoP requests
+
+        headers = event.get("headers") or {}
+        every = event.get("multiValueHeaders") or {}  # payload 1.0 keeps each repeated header
+        proofs = [v for k, v in every.items() if isinstance(k, str) and k.lower() == "dpop"]
+        proofs = [p for v in proofs for p in v] or [
+            p for k, v in headers.items() if str(k).lower() == "dpop" for p in str(v).split(",")
+        ]
+        method, path = _method_and_path(event)
+        if not proofs:
+            return self.handle(event, context)
+        try:
+            proof = dpop.verify_proof(
+                dpop.proof_from_headers(proofs),
+                htm=method,
+                htu=self._dpop_url(headers, path),
+                replay=self._dpop_replay,
+                now=self.clock(),
+            )
+        except dpop.InvalidProofError as exc:
+            # RFC 9449 section 5: "the authorization server issues an error response per
+            # Section 5.2 of [RFC6749] with invalid_dpop_proof as the value of the error parameter"
+            return _json(400, {"error": "invalid_dpop_proof", "error_description": exc.message})
+        self._dpop_pending.jkt = proof.jkt
+        try:
+            answer = self.handle(event, context)
+        finally:
+            self._dpop_pending.jkt = None
+        body = json.loads(answer["body"]) if answer["statusCode"] == 200 else {}
+        if "access_token" in body and "cnf" in tokens.parse(body["access_token"]).payload:
+            body["token_type"] = "DPoP"  # section 5: "A token_type of DPoP MUST be included"
+            answer["body"] = json.dumps(body)
+        return answer
+
+    def _dpop_binding(self, family_id: str) -> dict[str, Any]:
+        """Under the lock: the ``cnf`` claim for a session's next access token, if it is bound.
+
+        A new session takes the key of the proof being served; a bound session's
+        refresh must come with a proof by that same key, or it is refused.
+        """
+        pending = getattr(self._dpop_pending, "jkt", None)
+        bound = self._dpop_sessions.get(family_id)
+        if bound is None and pending is not None and not self._families[family_id].jtis:
+            self._dpop_sessions[family_id] = bound = pending
+        if bound is None:
+            return {}
+        if pending != bound:
+            raise IdpError(
+                401,
+                "this session is DPoP-bound: refresh it with a proof signed by its key",
+                "RFC 9449 section 5: the binding MUST be validated when the refresh token is used",
+            )
+        if len(self._dpop_sessions) > MAX_SESSIONS:  # sessions pruned since: forget their keys
+            self._dpop_sessions = {
+                f: k for f, k in self._dpop_sessions.items() if f in self._families
+            }
+        return {"cnf": {"jkt": bound}}
+
+    def _dpop_url(self, headers: Mapping[str, Any], path: str) -> str:
+        """The URL the client called: the server's own origin (from ``jwks_uri``), else Host."""
+        suffix = "/.well-known/jwks.json"
+        if self.jwks_uri and self.jwks_uri.endswith(suffix):
+            return self.jwks_uri[: -len(suffix)] + path
+        host = next((v for k, v in headers.items() if str(k).lower() == "host"), "localhost")
+        return f"http://{host}{path}"
+
+    @cached_property
+    def _dpop_replay(self) -> Any:
+        from labkit import dpop
+
+        return dpop.ReplayCache(clock=self.clock)
+
+    @cached_property
+    def _dpop_pending(self) -> threading.local:
+        return threading.local()  # the key of the proof this thread is serving
+
+    @cached_property
+    def _dpop_sessions(self) -> dict[str, str]:
+        return {}  # session (family) id -> the jkt its tokens are bound to
 
 
 ROUTES: tuple[tuple[str, str], ...] = (

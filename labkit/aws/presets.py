@@ -1,4 +1,4 @@
-"""The local API's presets: the hardened service, and eleven services with one flaw each.
+"""The local API's presets: the hardened service, and seventeen services with one flaw each.
 
 A preset decides two things: how the identity provider signs (``alg`` and
 key) and which verifier the Lambda authorizer runs. ``hardened`` runs
@@ -28,6 +28,10 @@ fingerprint-ignored    RS256     ``labkit.verify``; a token's ``fgp`` claim is i
 id-token-accepted      RS256     ``tokentypes.any_token_type`` (no typ, no aud), JWKS
 typ-not-checked        RS256     ``tokentypes.untyped`` (no typ), JWKS
 audience-not-checked   RS256     ``tokentypes.ignore_audience`` (no aud), JWKS
+dpop-optional          RS256     ``labkit.verify``; DPoP: a bound token needs no proof
+dpop-no-replay-check   RS256     ``labkit.verify``; DPoP: no jti replay cache
+dpop-no-ath            RS256     ``labkit.verify``; DPoP: ath unchecked
+dpop-no-htu            RS256     ``labkit.verify``; DPoP: htm and htu unchecked
 =====================  ========  ================================================
 
 The browser flaws (notebook 14, ``labkit.aws.cookies``) run the hardened
@@ -40,6 +44,10 @@ presets (``labkit.attacks.tokentypes``) each leave one question out, and only
 genuine tokens of the provider get through them: its ID tokens and the access
 tokens of its other clients (``labkit.oidc.DEMO_CLIENTS``). The presets of
 notebooks 04-08 predate explicit typing and do not check ``typ`` either.
+
+The ``dpop-*`` presets (notebook 15) verify tokens as ``hardened`` does; each turns
+off one check of the gateway's DPoP step (``DPOP_FLAWS``, ``labkit.aws.dpop_guard``),
+which every other preset runs in full for DPoP-bound tokens.
 
 Each flaw fails the way its real bug did, so the scanners security teams run
 find it. ``bench/jwt_tool_presets.py`` runs jwt_tool 2.2.7's all-tests mode
@@ -79,6 +87,7 @@ from labkit import examples
 from labkit.aws.authorizer import AuthorizerConfig, Verifier
 from labkit.aws.clock import Clock
 from labkit.aws.cookies import HARDENED, BrowserPolicy, policy_of
+from labkit.aws.dpop_guard import DpopGuard
 from labkit.aws.idp import AUDIENCE, ISSUER, IdentityProvider
 from labkit.errors import ConfigurationError
 from labkit.oidc import verify_access_token
@@ -202,6 +211,27 @@ PRESETS: dict[str, Preset] = {
             "RS256",
             "labkit.attacks.tokentypes:ignore_audience",
         ),
+        # DPoP (notebook 15): labkit.verify for the token, one DPoP check off (DPOP_FLAWS)
+        Preset(
+            "dpop-optional",
+            "a DPoP-bound token works without a proof: a stolen one is a bearer token again",
+            "RS256",
+        ),
+        Preset(
+            "dpop-no-replay-check",
+            "DPoP proofs are checked but their jti is never remembered: a proof replays",
+            "RS256",
+        ),
+        Preset(
+            "dpop-no-ath",
+            "DPoP proofs need not carry the access token's hash (ath): one proof fits any token",
+            "RS256",
+        ),
+        Preset(
+            "dpop-no-htu",
+            "DPoP proofs' htm and htu are not compared with the request: a proof for any URL",
+            "RS256",
+        ),
     )
 }
 """Every preset by name, hardened first."""
@@ -292,3 +322,23 @@ def _zoo(name: str) -> Verifier | None:
         return None
     function = getattr(zoo, name, None)
     return function if callable(function) else None
+
+
+# DPoP (notebook 15) ------------------------------------------------------------------------------
+
+DPOP_FLAWS: dict[str, dict[str, bool]] = {
+    "dpop-optional": {"required": False},
+    "dpop-no-replay-check": {"replay": False},
+    "dpop-no-ath": {"check_ath": False},
+    "dpop-no-htu": {"check_request": False},
+}
+"""The DPoP presets' one flaw each: the ``DpopGuard`` switch they turn off."""
+
+
+def dpop_guard(name: str, *, clock: Clock) -> DpopGuard:
+    """The gateway's DPoP step for preset ``name``: every check on, but the preset's own flaw.
+
+    Every other preset, ``hardened`` first, enforces DPoP for DPoP-bound tokens
+    (RFC 9449 section 7) with server nonces (sections 9 and 11.2).
+    """
+    return DpopGuard(clock=clock, **DPOP_FLAWS.get(name, {}))

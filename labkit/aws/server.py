@@ -135,7 +135,10 @@ def create_lab(
             clock=clock,
             browser=service.browser,
         )
-    routes = [Route(method, path, idp.handle, authorize=False) for method, path in IDP_ROUTES]
+    routes = [  # /login and /refresh also bind tokens to a DPoP key (RFC 9449 section 5)
+        Route(m, p, idp.dpop_handle if (m, p) in idp.DPOP_ROUTES else idp.handle, authorize=False)
+        for m, p in IDP_ROUTES
+    ]
     routes += [
         Route(method, path, backend.handler, authorize=auth, scopes=scopes)
         for method, path, auth, scopes in backend.ROUTES
@@ -156,6 +159,7 @@ def create_lab(
         clock=clock,
         jwt=jwt,
     )
+    gateway.dpop = presets.dpop_guard(preset, clock=clock)  # RFC 9449: labkit.aws.dpop_guard
     return Lab(gateway, idp, service, authorizer, clock)
 
 

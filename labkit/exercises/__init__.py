@@ -69,6 +69,7 @@ _BANKS = (
     "encryption",
     "browser",
     "tokentypes",
+    "dpop",
 )
 
 Checker = Callable[[Any], "str | None"]

@@ -190,6 +190,38 @@ FLAWS.update(
 _EXPLAINS["id-token-accepted"] = frozenset({"typ-not-checked", "audience-not-checked"})
 
 
+# DPoP (RFC 9449, notebook 15): the probes dpop-enforcement, dpop-replay, dpop-binding
+FLAWS.update(
+    (f.id, f)
+    for f in (
+        Flaw(
+            "dpop-not-enforced",
+            "DPoP not enforced: the DPoP-bound token works without a proof",
+            "For a token with cnf.jkt, require a DPoP proof on every request and refuse it as "
+            "Bearer (RFC 9449 sections 7.1 and 7.2): a stolen bound token is otherwise a bearer "
+            "token again.",
+            "15-sender-constrained-tokens.ipynb",
+        ),
+        Flaw(
+            "dpop-proof-replay",
+            "DPoP proof replay: the same proof is accepted twice",
+            "Remember each proof's jti (hashed, with its URL) for as long as the proof could be "
+            "accepted, and refuse a jti seen before (RFC 9449 section 11.1).",
+            "15-sender-constrained-tokens.ipynb",
+        ),
+        Flaw(
+            "dpop-proof-not-bound",
+            "DPoP proof not bound to the request: htm, htu, ath, iat or the key go unchecked",
+            "Check every item of RFC 9449 section 4.3: htm and htu against the request, ath "
+            "against the token, iat within a short window, alg asymmetric, and the proof's key "
+            "against cnf.jkt (labkit.dpop.verify_proof).",
+            "15-sender-constrained-tokens.ipynb",
+        ),
+    )
+)
+_EXPLAINS["dpop-not-enforced"] = frozenset({"dpop-proof-replay", "dpop-proof-not-bound"})
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One probe's outcome: what was sent, what came back, and the verdict on it."""

@@ -170,6 +170,10 @@ PROBES: tuple[_Probe, ...] = (
     _Probe("id-token", "id-token-accepted", _id_token),
     _Probe("wrong-typ", "typ-not-checked", _wrong_typ),
     _Probe("cross-audience", "audience-not-checked", _cross_audience),
+    # DPoP (RFC 9449, notebook 15): see the block at the end of this module
+    _Probe("dpop-enforcement", "dpop-not-enforced", lambda s, c: _dpop_enforcement(s, c)),
+    _Probe("dpop-replay", "dpop-proof-replay", lambda s, c: _dpop_replay(s, c)),
+    _Probe("dpop-binding", "dpop-proof-not-bound", lambda s, c: _dpop_binding(s, c)),
 )
 """The forgery probes in the order they run; ``expired-replay`` and ``role-escalation`` follow."""
 
@@ -327,3 +331,178 @@ def run_browser_probes(s: _Scan, cookies: dict[str, str] | None = None) -> list[
             for p in BROWSER_PROBES
         ]
     return [p.run(s, dict(cookies or {})) for p in BROWSER_PROBES]
+
+
+# DPoP (RFC 9449, notebook 15) --------------------------------------------------------------------
+#
+# A DPoP-bound token (``cnf.jkt``) must come with a fresh proof from its key. Scan one with
+# ``scan(DpopTarget(url, key), token)``: every request (baseline, forgeries) then carries a valid
+# proof, and the three probes below send the token as a thief or a replayer would. Against a plain
+# URL only ``dpop-enforcement`` can run (the bound token sent as Bearer, as any scan sends it).
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """How ``DpopTarget`` sends one token: scheme, and what is wrong with the proof, if any."""
+
+    scheme: str = "DPoP"
+    proof: bool = True
+    twice: bool = False  # the same proof sent again: the answer to the second is the verdict
+    htm: str | None = None
+    path: str | None = None
+    other_token: bool = False
+    ahead: float = 0.0
+    thief: bool = False
+    unsigned: bool = False
+
+
+class _Shaped(str):
+    """A token that tells ``DpopTarget`` how to send it (the engine passes it through as is)."""
+
+    shape: _Shape
+
+
+def _shaped(token: str, shape: _Shape) -> _Shaped:
+    value = _Shaped(token)
+    value.shape = shape
+    return value
+
+
+class DpopTarget:
+    """A scan target that speaks DPoP: each token goes as ``Authorization: DPoP`` with a proof.
+
+    The URL passes the scanner's own guard (loopback, or a host in ``allow_hosts``) and
+    every request goes through ``labkit.outbound``. The server's ``DPoP-Nonce`` is kept
+    and a ``use_dpop_nonce`` answer is retried once (RFC 9449 sections 8 and 9), so one
+    probe may cost two requests (``requests`` counts them all). A 2xx answer is an
+    acceptance; a 5xx is a crash; anything else is a refusal.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        key: Any,
+        *,
+        allow_hosts: Any = (),
+        timeout: float = 5.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        from labkit import __version__, dpop, outbound
+        from labkit.scan.transport import _judged
+
+        destination = _judged(url, allow_hosts)
+        self.url, self.timeout = destination.url, timeout
+        self.session = outbound.GuardedSession(destination, user_agent=f"labkit-scan/{__version__}")
+        self.client = dpop.Client(key, clock=clock)
+        self.requests = 0
+        self.__name__ = f"DPoP client of {self.url}"
+
+    def __call__(self, token: str) -> Any:
+        from labkit.errors import InvalidTokenError, LabkitError
+
+        shape = getattr(token, "shape", _Shape())
+        if not token:
+            shape = _Shape(scheme="", proof=False)
+        headers = self._headers(str(token), shape)
+        status, body, challenge = self._get(headers)
+        if shape.proof and status == 401 and "use_dpop_nonce" in challenge:
+            headers = self._headers(str(token), shape)  # the nonce the server just sent
+            status, body, challenge = self._get(headers)
+        if shape.twice and 200 <= status < 300:
+            status, body, challenge = self._get(headers)
+        if status >= 500:
+            raise RuntimeError(f"HTTP {status}")
+        if not 200 <= status < 300:
+            raise InvalidTokenError(f"HTTP {status} {challenge}".strip())
+        try:
+            return tokens.load_json(body, "answer")
+        except LabkitError:  # a 2xx that is not JSON is still an acceptance
+            return {}
+
+    def _headers(self, token: str, shape: _Shape) -> dict[str, str]:
+        from labkit.attacks import dpop as forge
+
+        headers = {"Authorization": f"{shape.scheme} {token}"} if shape.scheme else {}
+        if not shape.proof:
+            return headers
+        nonce = self.client.nonces.get(_origin_of(self.url))
+        url = self.url if shape.path is None else _origin_of(self.url) + shape.path
+        ath_of = token + "x" if shape.other_token else token
+        now = int(self.client.clock())
+        if shape.unsigned:
+            jwk = self.client.proof("GET", self.url, token)  # the key's own public jwk
+            proof = forge.forge_none_proof(
+                tokens.parse(jwk).header["jwk"], "GET", url, ath_of, now=now, nonce=nonce
+            ).token
+        elif shape.thief:
+            proof = forge.forge_own_key_proof("GET", url, ath_of, iat=now, nonce=nonce).token
+        else:
+            proof = self.client.proof(
+                shape.htm or "GET", url, ath_of, iat=int(now + shape.ahead), nonce=nonce
+            )
+        headers["DPoP"] = proof
+        return headers
+
+    def _get(self, headers: dict[str, str]) -> tuple[int, str, str]:
+        self.requests += 1
+        reply = self.session.get(None, headers=headers, timeout=self.timeout, max_bytes=65536)
+        nonce = reply.headers.get("DPoP-Nonce")
+        if nonce:
+            self.client.nonces[_origin_of(self.url)] = nonce
+        return reply.status, reply.text, reply.headers.get("WWW-Authenticate", "")
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _origin_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _bound(s: _Scan, claims: dict[str, Any]) -> str:
+    """The token the DPoP probes send, or ``_Skip`` when they do not apply."""
+    if claims != s.claims:
+        raise _Skip("the DPoP probes send the bound token as issued")
+    cnf = s.claims.get("cnf")
+    if not isinstance(cnf, dict) or not isinstance(cnf.get("jkt"), str):
+        raise _Skip("the token is not DPoP-bound (no cnf.jkt)")
+    return s.token
+
+
+def _speaks_dpop(s: _Scan) -> bool:
+    return isinstance(getattr(s.transport, "verifier", None), DpopTarget)
+
+
+def _dpop_enforcement(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    token = _bound(s, claims)
+    if not _speaks_dpop(s):  # a plain URL scan sends the token as Bearer, without a proof
+        return [("the bound token as Bearer, no proof", token)]
+    return [
+        ("the bound token as Bearer, no proof", _shaped(token, _Shape("Bearer", proof=False))),
+        ("scheme DPoP, no DPoP header", _shaped(token, _Shape(proof=False))),
+    ]
+
+
+def _dpop_replay(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    token = _bound(s, claims)
+    if not _speaks_dpop(s):
+        raise _Skip("needs the token's DPoP key: scan DpopTarget(url, key)")
+    return [("one proof sent twice", _shaped(token, _Shape(twice=True)))]
+
+
+def _dpop_binding(s: _Scan, claims: dict[str, Any]) -> list[tuple[str, str]]:
+    token = _bound(s, claims)
+    if not _speaks_dpop(s):
+        raise _Skip("needs the token's DPoP key: scan DpopTarget(url, key)")
+    shapes = [
+        ("proof for another URL", _Shape(path="/labkit-scan/other")),
+        ("proof for POST", _Shape(htm="POST")),
+        ("proof made for another token (ath)", _Shape(other_token=True)),
+        ("proof by another key (cnf.jkt)", _Shape(thief=True)),
+        ("proof dated an hour ahead", _Shape(ahead=3600)),
+        ("alg none proof with the public jwk", _Shape(unsigned=True)),
+    ]
+    return [(label, _shaped(token, shape)) for label, shape in shapes]
