@@ -777,6 +777,18 @@ def _add_scan(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
         help="send the token in this header (default Authorization, as 'Bearer <token>')",
     )
     where.add_argument("--cookie", metavar="NAME", help="send the token in this cookie instead")
+    p.add_argument(
+        "--send-cookie",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a cookie the client sends beside the token (e.g. its fingerprint); repeatable",
+    )
+    p.add_argument(
+        "--dpop-key",
+        metavar="PEM",
+        help="the private key a DPoP-bound token is bound to: every request carries a proof",
+    )
     p.add_argument("--canary", metavar="TEXT", help="text only an authenticated answer contains")
     p.add_argument(
         "--allow-host",
@@ -844,16 +856,21 @@ def _scan(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"labkit scan: cannot read {args.public_key}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
+    cookies = _send_cookies(args.send_cookie)
+    if cookies is None:
+        return EXIT_USAGE
     try:
         reminder = scan.check_target(args.url, args.allow_host)
         if reminder:
             print(f"labkit scan: {reminder}", file=sys.stderr)
+        target = _scan_target(args, timeout)
         started = datetime.now(timezone.utc)
         report = scan.scan(
-            args.url,
+            target,
             raw,
             header=args.header,
             cookie=args.cookie,
+            cookies=cookies,
             canary=args.canary,
             allow_hosts=args.allow_host,
             public_key=public_key,
@@ -887,6 +904,33 @@ def _scan(args: argparse.Namespace) -> int:
         print(f"labkit scan {args.url}")
         print(report.text())
     return report.exit_code
+
+
+def _send_cookies(pairs: list[str]) -> dict[str, str] | None:
+    """``--send-cookie NAME=VALUE`` options as a dict; None (after one line) for a bad one."""
+    cookies: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            _error("scan", f"--send-cookie takes NAME=VALUE, got {pair!r}")
+            return None
+        cookies[name.strip()] = value
+    return cookies
+
+
+def _scan_target(args: argparse.Namespace, timeout: float) -> Any:
+    """The URL itself, or with ``--dpop-key`` a client that sends a DPoP proof with each token."""
+    if not args.dpop_key:
+        return args.url
+    from labkit.scan import DpopTarget
+
+    try:
+        data = _read_bytes(args.dpop_key)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read --dpop-key {args.dpop_key}: {exc.strerror or exc}"
+        ) from None
+    return DpopTarget(args.url, load_pem(data), allow_hosts=args.allow_host, timeout=timeout)
 
 
 SCAN_EPILOG = """\

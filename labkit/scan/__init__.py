@@ -46,7 +46,7 @@ from labkit import keys, tokens
 from labkit.errors import ConfigurationError, MalformedTokenError
 from labkit.scan.engine import MAX_LIFETIME, _Scan
 from labkit.scan.findings import FLAWS, Attempt, Finding, Flaw, ScanReport
-from labkit.scan.probes import PROBE_IDS, PROBES, escalate
+from labkit.scan.probes import PROBE_IDS, PROBES, DpopTarget, escalate
 from labkit.scan.transport import (
     DEFAULT_TIMEOUT,
     MAX_REQUESTS,
@@ -67,6 +67,7 @@ __all__ = [
     "PROBES",
     "PROBE_IDS",
     "Attempt",
+    "DpopTarget",
     "Finding",
     "Flaw",
     "ScanError",

@@ -13,7 +13,6 @@ from labkit.attacks import injection
 from labkit.errors import LabkitError
 from labkit.scan.findings import _EXPLAINS, FLAWS, Attempt, Finding, Verdict
 from labkit.scan.probes import (
-    BROWSER_PROBE_IDS,
     PROBE_IDS,
     PROBES,
     _expired,
@@ -82,7 +81,7 @@ class _Scan:
             done = {a.probe for a in self.attempts}
             self.attempts += [
                 Attempt(p, "", "", "skipped", detail="request budget spent")
-                for p in (*PROBE_IDS, *BROWSER_PROBE_IDS)
+                for p in PROBE_IDS
                 if p not in done
             ]
         errors = [a.probe for a in self.attempts if a.verdict == "error"]

@@ -177,7 +177,6 @@ PROBES: tuple[_Probe, ...] = (
 )
 """The forgery probes in the order they run; ``expired-replay`` and ``role-escalation`` follow."""
 
-PROBE_IDS: tuple[str, ...] = (*(p.id for p in PROBES), "expired-replay", "role-escalation")
 
 
 def escalate(claims: dict[str, Any]) -> dict[str, Any]:
@@ -321,6 +320,14 @@ BROWSER_PROBES: tuple[_BrowserProbe, ...] = (
 """The browser probes, run after the claim probes against HTTP targets."""
 
 BROWSER_PROBE_IDS: tuple[str, ...] = tuple(p.id for p in BROWSER_PROBES)
+
+PROBE_IDS: tuple[str, ...] = (
+    *(p.id for p in PROBES),
+    "expired-replay",
+    "role-escalation",
+    *BROWSER_PROBE_IDS,
+)
+"""Every probe a scan reports, in the order it runs them: what reports, SARIF and JUnit list."""
 
 
 def run_browser_probes(s: _Scan, cookies: dict[str, str] | None = None) -> list[Attempt]:
