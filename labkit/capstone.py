@@ -24,6 +24,7 @@ from labkit.errors import ConfigurationError, LabkitError
 
 __all__ = [
     "PRESET_FLAWS",
+    "SCAN_NEEDS",
     "SERVICES",
     "bearer",
     "login",
@@ -46,8 +47,35 @@ PRESET_FLAWS: dict[str, str] = {
     "jku-injection": "jku-injection",
     "kid-traversal": "kid-path-traversal",
     "psychic-signature": "psychic-signature",
+    "cookie-no-csrf": "cookie-csrf",
+    "fingerprint-ignored": "fingerprint-not-checked",
+    "id-token-accepted": "id-token-accepted",
+    "typ-not-checked": "typ-not-checked",
+    "audience-not-checked": "audience-not-checked",
+    "dpop-optional": "dpop-not-enforced",
+    "dpop-no-replay-check": "dpop-proof-replay",
+    "dpop-no-ath": "dpop-proof-not-bound",
+    "dpop-no-htu": "dpop-proof-not-bound",
 }
 """Each vulnerable preset of ``labkit.aws`` and the ``labkit.scan`` flaw that is its root cause."""
+
+SCAN_NEEDS: dict[str, str] = {
+    "cookie-no-csrf": "--cookie NAME (the token travels in a cookie)",
+    "fingerprint-ignored": "--send-cookie NAME=VALUE (the fingerprint cookie beside the token)",
+    "id-token-accepted": "--id-token TOKEN (an ID token of the same issuer)",
+    "typ-not-checked": "--id-token TOKEN (an ID token whose aud is the API's id)",
+    "audience-not-checked": "--other-token TOKEN (an access token for another API)",
+    "dpop-optional": "a DPoP-bound token (--dpop-key PEM for the other DPoP probes)",
+    "dpop-no-replay-check": "--dpop-key PEM (the key the bound token is tied to)",
+    "dpop-no-ath": "--dpop-key PEM (the key the bound token is tied to)",
+    "dpop-no-htu": "--dpop-key PEM (the key the bound token is tied to)",
+}
+"""The presets a default scan (a header token, nothing else) cannot show, and what shows them.
+
+A scanner only forges from the one token it is given: a token's type, audience, cookie or DPoP
+binding is tested with what the client really holds. Each is proven by its own scan test
+(tests/test_browser_api.py, test_oidc.py, test_dpop_scan.py, test_cli_scan_targets.py).
+"""
 
 
 def preset_of(name: str) -> str:

@@ -40,7 +40,7 @@ def login(url: str, user: str = "alice", password: str = "wonderland") -> str:
 # The presets, over real HTTP ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("preset", sorted(capstone.PRESET_FLAWS))
+@pytest.mark.parametrize("preset", sorted(set(capstone.PRESET_FLAWS) - set(capstone.SCAN_NEEDS)))
 def test_each_vulnerable_preset_reports_exactly_its_root_cause(preset: str) -> None:
     with serve(preset) as api:
         report = scan.scan(f"{api.url}/api/profile", login(api.url))
@@ -59,6 +59,15 @@ def test_preset_table_covers_every_vulnerable_preset() -> None:
     vulnerable_presets = {p.name for p in presets.available()} - {"hardened"}
     assert set(capstone.PRESET_FLAWS) == vulnerable_presets
     assert set(capstone.PRESET_FLAWS.values()) <= set(scan.FLAWS)
+    assert set(capstone.SCAN_NEEDS) <= vulnerable_presets
+
+
+@pytest.mark.parametrize("preset", sorted(capstone.SCAN_NEEDS))
+def test_a_default_scan_of_a_preset_it_cannot_show_reports_no_false_flaw(preset: str) -> None:
+    """Without the input SCAN_NEEDS names, nothing is found, and nothing wrong is reported."""
+    with serve(preset) as api:
+        report = scan.scan(f"{api.url}/api/profile", login(api.url))
+    assert report.flaws == [], report.text()
 
 
 def test_unverified_signature_is_one_root_cause_with_its_evidence() -> None:
