@@ -42,7 +42,7 @@ dirs:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[browser]'
 	touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP)

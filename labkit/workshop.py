@@ -577,9 +577,12 @@ def _describe(spot: ExerciseCell) -> str:
 
 
 def _copy_assets(source: Path, target: Path) -> None:
-    """Files and folders beside the notebooks (data, images), minus hidden and cache folders."""
+    """Files and folders beside the notebooks (data, images), minus hidden and cache folders
+    and ``conftest.py`` (how nbval runs the instructor copies, nothing a learner opens)."""
     for entry in sorted(source.iterdir()):
         if entry.suffix == ".ipynb" or entry.name.startswith((".", "__pycache__")):
+            continue
+        if entry.name == "conftest.py":
             continue
         if entry.is_dir():
             shutil.copytree(

@@ -241,7 +241,7 @@ def test_make_lab_installs_the_runtime_only_and_make_test_adds_the_test_extra(
     tmp_path: Path,
 ) -> None:
     venv = tmp_path / "venv"
-    runtime = f"{venv}/bin/python -m pip install --quiet -e .\n"
+    runtime = f"{venv}/bin/python -m pip install --quiet -e '.[browser]'\n"
     test_extra = f"{venv}/bin/python -m pip install --quiet -e '.[test]'"
 
     fresh = dry_run("lab", venv)  # a fresh checkout: make lab installs the runtime only
