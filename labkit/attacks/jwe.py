@@ -328,4 +328,7 @@ def mint(claims: dict[str, Any], public_key: Any, *, alg: str = "RSA-OAEP-256") 
 def mint_unsigned_nested(claims: dict[str, Any], public_key: Any) -> str:
     """A nested JWT (``cty: JWT``) whose inner token is unsigned (``alg: none``)."""
     inner = tokens.encode({"alg": "none", "typ": "JWT"}, claims, b"")
-    return jwe.encrypt_jwt(inner, public_key, alg="RSA-OAEP-256", enc="A256GCM")
+    # jwe.encrypt, not encrypt_jwt: encrypt_jwt refuses to wrap an unsigned JWT.
+    return jwe.encrypt(
+        inner.encode("ascii"), public_key, alg="RSA-OAEP-256", enc="A256GCM", header={"cty": "JWT"}
+    )
