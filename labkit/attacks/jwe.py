@@ -320,9 +320,16 @@ def decrypt_and_trust(
     return claims  # THE BUG: decrypting proves nothing about who wrote these
 
 
-def mint(claims: dict[str, Any], public_key: Any, *, alg: str = "RSA-OAEP-256") -> str:
+def mint(
+    claims: dict[str, Any],
+    public_key: Any,
+    *,
+    alg: str = "RSA-OAEP-256",
+    header: dict[str, Any] | None = None,
+) -> str:
     """An encrypted token with any claims, made with the recipient's public key alone."""
-    return jwe.encrypt(claims, public_key, alg=alg, enc="A256GCM", header={"typ": "JWT"})
+    fields = {"typ": "JWT", **(header or {})}
+    return jwe.encrypt(claims, public_key, alg=alg, enc="A256GCM", header=fields)
 
 
 def mint_unsigned_nested(claims: dict[str, Any], public_key: Any) -> str:
