@@ -317,6 +317,11 @@ def _forged_admin(answer: Any) -> str | None:
     for name, value in _WANTED.items():
         if claims.get(name) != value:
             return f"{name!r} is {claims.get(name)!r}, not Alice's {value!r}: change role only"
+    if _signed_by_the_idp(jwe.decrypt(answer, service, **POLICY)):
+        return (
+            "the inner JWT carries the IdP's own ES256 signature (made with the demo key), so it "
+            "is not a forgery: a forgery needs nothing but service_public"
+        )
     try:
         jwe.decrypt_jwt(
             answer, service, _idp().public_key(), **POLICY, signing_algorithms=[IDP_ALG], **_API
@@ -327,6 +332,21 @@ def _forged_admin(answer: Any) -> str | None:
         "labkit.jwe.decrypt_jwt accepts it too, so it holds the IdP's signature: "
         "that is not a forgery"
     )
+
+
+def _signed_by_the_idp(plaintext: bytes) -> bool:
+    """Does the plaintext hold a JWS whose signature verifies under the IdP's key, whatever its
+    header says (cty, crit, kid)? ``decrypt_jwt`` may refuse such a token for another reason,
+    so its refusal alone does not prove the token was forged without the IdP."""
+    try:
+        jws = tokens.parse_jws(plaintext)
+    except LabkitError:
+        return False
+    signing_input = plaintext.rsplit(b".", 1)[0]
+    try:
+        return algorithms.verify(IDP_ALG, _idp().public_key(), signing_input, jws.signature)
+    except LabkitError:
+        return False
 
 
 EXERCISES = (
