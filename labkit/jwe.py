@@ -134,6 +134,7 @@ _FIELD_PRIMES = {
     "P-521": 2**521 - 1,
 }
 """The primes of the curves' fields (FIPS 186-5 / SEC 2): a coordinate is a number below p."""
+_SET_BY_ENCRYPT = ("alg", "enc", "zip", "epk", "apu", "apv", "p2s", "p2c")
 _HEADER_NAMES = ("alg", "enc", "zip", "epk", "apu", "apv", "p2s", "p2c", "crit", "cty", "typ")
 _DECRYPT_ONLY = frozenset({"allow_zip", "max_inflated", "max_p2c", "work"})
 """``decrypt`` options that ``decrypt_jwt`` would otherwise pass on to ``labkit.verify``."""
@@ -262,6 +263,15 @@ def encrypt(
     """
     spec, content = _alg(alg), _enc(enc)
     data = _plaintext(plaintext)
+    if header is not None and not isinstance(header, dict):
+        raise ConfigurationError(f"header must be a dict of members, got {type(header).__name__}")
+    own = [name for name in _SET_BY_ENCRYPT if name in (header or {})]
+    if own:
+        raise ConfigurationError(
+            f"header sets {', '.join(own)}, which encrypt writes itself from its arguments "
+            "(alg=, enc=, compress=, apu=, apv=, p2c=, p2s=): a header that says otherwise "
+            "would describe a token it is not"
+        )
     fields: dict[str, Any] = {"alg": alg, "enc": enc, **(header or {})}
     if compress:
         fields["zip"] = "DEF"

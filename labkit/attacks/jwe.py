@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import os
 import sys
-import zlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -199,10 +198,7 @@ def inflate_without_limit(
 
 def zip_bomb(public_key: Any, size: int = 10_000_000, *, alg: str = "RSA-OAEP-256") -> str:
     """A JWE whose plaintext inflates to ``size`` zero bytes; only the public key is needed."""
-    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
-    compressed = deflate.compress(bytes(size)) + deflate.flush()
-    token = jwe.encrypt(compressed, public_key, alg=alg, enc="A256GCM", header={"zip": "DEF"})
-    return token
+    return jwe.encrypt(bytes(size), public_key, alg=alg, enc="A256GCM", compress=True)
 
 
 # Huge PBES2 p2c --------------------------------------------------------------------------------
