@@ -246,6 +246,21 @@ def every_alg_and_enc(token: str) -> dict:
     )  # fmt: skip
 
 
+def no_exp_needed(token: str) -> dict:
+    if jwe.parse(token).header.get("cty") != "JWT":
+        raise labkit.InvalidTokenError("not a nested JWT")
+    inner = jwe.decrypt(token, SERVICE, **POLICY)
+    return labkit.verify(inner, IDP_PUBLIC, algorithms=["ES256"], require_exp=False, **API)
+
+
+def falls_back_to_a_bare_jws(token: str) -> dict:
+    try:
+        return jwe.decrypt_jwt(token, SERVICE, IDP_PUBLIC, **POLICY,
+                               signing_algorithms=["ES256"], **API)  # fmt: skip
+    except labkit.InvalidTokenError:
+        return labkit.verify(token, IDP_PUBLIC, algorithms=["ES256"], **API)
+
+
 def header_claims_win(token: str) -> dict:
     """Verifies, then lets claims replicated in the JWE header (RFC 7519 5.3) override."""
     claims = jwe.decrypt_jwt(token, SERVICE, IDP_PUBLIC, **POLICY,
@@ -273,6 +288,8 @@ BANK_12_2 = Bank(
         Wrong("no-issuer", no_issuer, "iss"),
         Wrong("every-alg-and-enc", every_alg_and_enc, "never uses"),
         Wrong("header-claims-win", header_claims_win, "never the header's"),
+        Wrong("no-exp-needed", no_exp_needed, "no exp"),
+        Wrong("falls-back-to-a-bare-jws", falls_back_to_a_bare_jws, "never encrypted"),
     ),
     right=(
         Right("by-hand", by_hand),

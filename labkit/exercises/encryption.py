@@ -268,6 +268,18 @@ def _read_claims(answer: Any) -> str | None:
             "a cap is a decompression bomb: use labkit.jwe.decrypt without allow_zip",
         ),
         (
+            "the IdP's nested JWT with no exp",
+            _nested({k: v for k, v in _ALICE.items() if k != "exp"}),
+            "you accepted a token with no exp, which works forever once stolen: keep "
+            "labkit.verify's require_exp",
+        ),
+        (
+            "the IdP's signed JWT sent bare, not encrypted",
+            algorithms.sign_token(_ALICE, _idp(), IDP_ALG),
+            "you accepted a token that was never encrypted: this API takes JWEs only, so "
+            "encryption cannot be skipped",
+        ),
+        (
             "the IdP's own nested JWT under RSA-OAEP (SHA-1)",
             _nested(_ALICE, alg="RSA-OAEP"),
             "your decryption accepts an alg the IdP never uses: decrypt with POLICY",
