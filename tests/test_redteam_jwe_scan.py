@@ -438,3 +438,29 @@ def test_two_outputs_through_a_hard_link_are_refused(
         ]
     )
     assert code == 2 and "same file" in capsys.readouterr().err
+
+
+def test_a_verifier_crash_message_is_scrubbed_in_both_reports(tmp_path: Path) -> None:
+    """Server-controlled text (here a verifier's exception): no token, valid UTF-8 and XML."""
+    token = capstone_token()
+
+    def crashes(sent: str) -> Any:
+        if sent == token:
+            return {"sub": "alice"}
+        raise RuntimeError(f"\x00]]><x/>\ud800 {token}")
+
+    report = scan.scan(crashes, token)
+    text = sarif.dumps(sarif.to_sarif(report))
+    head = token.split(".")[0]  # the crash message is cut to 60 characters: the header shows
+    assert text.encode("utf-8") and head not in text and "\ud800" not in text
+    xml = junit.dumps(junit.to_junit(report))
+    root = ET.fromstring(xml.encode("utf-8"))  # parses: ]]> and <x/> escaped, \x00 replaced
+    assert head not in xml and "]]><x/>" in "".join(root.itertext())
+    xmlschema = pytest.importorskip("xmlschema")
+    xsd = Path(__file__).resolve().parent / "schemas" / "junit-10.xsd"
+    xmlschema.XMLSchema(str(xsd)).validate(root)
+
+
+def capstone_token() -> str:
+    claims = {"sub": "alice", "iat": FAR - 900, "exp": FAR}
+    return sign_token(claims, keys.demo_secret(), "HS256")
