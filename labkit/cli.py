@@ -902,7 +902,7 @@ def _scan_outputs(args: argparse.Namespace) -> dict[str, str] | None:
     }
     typed = dict(wanted)
     for name, path in wanted.items():  # /dev/stdout, /dev/fd/1, or the file stdout goes to
-        if path != "-" and _same_stream(path, sys.stdout):
+        if path not in ("-", os.devnull) and _same_stream(path, sys.stdout):
             wanted[name] = "-"
     stdout = [f"--{name} {_shown_path(typed[name])}" for name, p in wanted.items() if p == "-"]
     stdout += ["--json"] if args.json else []

@@ -174,6 +174,7 @@ class Jwe:
 
 def parse(token: str | bytes, *, max_length: int = MAX_LENGTH) -> Jwe:
     """Split and decode a compact JWE (no crypto), refusing every malformed shape in one line."""
+    _check_bounds(max_length=max_length)
     text = _bounded_text(token, max_length)
     parts = text.split(".")
     if len(parts) != 5:

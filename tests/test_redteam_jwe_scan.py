@@ -100,6 +100,11 @@ def test_bounds_and_switches_must_be_what_they_say(options: dict[str, Any]) -> N
         jwe.decrypt(honest(), RSA, **POLICY, **options)
 
 
+def test_parse_checks_its_bound_too() -> None:
+    with pytest.raises(ConfigurationError, match="max_length"):
+        jwe.parse(honest(), max_length="16384")
+
+
 def test_a_negative_inflate_cap_does_not_switch_the_cap_off() -> None:
     """Was: zlib's max_length 0 means no limit, so max_inflated=-1 inflated all 3 MB first."""
     bomb = honest(bytes(3_000_000), compress=True)
@@ -345,6 +350,21 @@ def test_dev_stdout_counts_as_stdout(hardened: tuple[str, str], tmp_path: Path) 
     assert alone.returncode == 0, alone.stderr
     assert json.loads(alone.stdout)["version"] == "2.1.0"  # SARIF alone; the verdict on stderr
     assert "no findings" in alone.stderr
+
+
+def test_dev_null_stays_a_file_when_stdout_is_dev_null(hardened: tuple[str, str]) -> None:
+    """Discarding a report while stdout is discarded too is not two outputs on stdout."""
+    url, token = hardened
+    with open(os.devnull, "w") as null:
+        done = subprocess.run(
+            labkit_command("scan", url, "--token", token, "--sarif", os.devnull, "--json"),
+            stdout=null,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
 
 
 def test_dev_stderr_is_refused_before_the_scan(hardened: tuple[str, str]) -> None:
