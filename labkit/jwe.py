@@ -775,7 +775,7 @@ def _plaintext(value: object) -> bytes:
 
 def _key_object(key: Any, error: type[LabkitError] = ConfigurationError) -> Any:
     if isinstance(key, dict):
-        _check_key_use(key, error)
+        _check_key_use(key, error, "decrypt" if error is JweError else "encrypt")
         try:
             return keys.from_jwk(key)
         except LabkitError as exc:
@@ -796,19 +796,32 @@ def _check_jwk_alg(key: Any, alg: str, error: type[LabkitError]) -> None:
         )
 
 
-def _check_key_use(jwk: dict[str, Any], error: type[LabkitError]) -> None:
-    """A JWK marked for signatures is not an encryption key (RFC 7517 sections 4.2 and 4.3)."""
+_KEY_OPS = {
+    "encrypt": {"encrypt", "wrapKey", "deriveKey", "deriveBits"},
+    "decrypt": {"decrypt", "unwrapKey", "deriveKey", "deriveBits"},
+}
+"""The JWK key_ops (RFC 7517 section 4.3) that let a key encrypt, or decrypt, a JWE."""
+
+
+def _check_key_use(jwk: dict[str, Any], error: type[LabkitError], side: str) -> None:
+    """A JWK marked for signatures is not an encryption key (RFC 7517 sections 4.2 and 4.3),
+    and one whose key_ops only encrypt does not decrypt (nor the other way round)."""
     use = jwk.get("use")
     if use is not None and use != "enc":
         raise error(f"the JWK is marked use {shown(use)}, not 'enc': it is not an encryption key")
     ops = jwk.get("key_ops")
-    wanted = {"encrypt", "decrypt", "wrapKey", "unwrapKey", "deriveKey", "deriveBits"}
+    wanted = _KEY_OPS[side]
     if ops is not None and (
         not isinstance(ops, list) or not all(isinstance(op, str) for op in ops)
     ):
         raise error(f"the JWK's key_ops must be a list of names (RFC 7517 4.3), got {shown(ops)}")
-    if ops is not None and not wanted.intersection(ops):
+    if ops is not None and not (_KEY_OPS["encrypt"] | _KEY_OPS["decrypt"]).intersection(ops):
         raise error(f"the JWK's key_ops {shown(ops)} allow no encryption operation")
+    if ops is not None and not wanted.intersection(ops):
+        raise error(
+            f"the JWK's key_ops {shown(ops)} do not let it {side} "
+            f"(that takes one of {', '.join(sorted(wanted))})"
+        )
 
 
 def _ec_public(key: Any, alg: str) -> ec.EllipticCurvePublicKey:

@@ -148,6 +148,17 @@ def test_key_ops_must_be_a_list_of_names(ops: Any) -> None:
         jwe.decrypt(honest(), service_jwk(key_ops=ops), **POLICY)
 
 
+@pytest.mark.parametrize("ops", [["encrypt"], ["wrapKey", "sign"]])
+def test_key_ops_that_only_encrypt_do_not_decrypt(ops: list[str]) -> None:
+    """Was: any encryption operation let a JWK decrypt, RFC 7517 section 4.3 notwithstanding."""
+    with pytest.raises(JweError, match="do not let it decrypt"):
+        jwe.decrypt(honest(), service_jwk(key_ops=ops), **POLICY)
+    assert jwe.decrypt(honest(), service_jwk(key_ops=["unwrapKey"]), **POLICY) == b"hi"
+    public = {**keys.to_jwk(RSA.public_key()), "use": "enc", "key_ops": ["decrypt"]}
+    with pytest.raises(ConfigurationError, match="do not let it encrypt"):
+        jwe.encrypt(b"x", public, alg="RSA-OAEP-256", enc="A256GCM")
+
+
 @pytest.mark.parametrize("declared", ["RS256", "RSA-OAEP", "A128KW", None, ["RSA-OAEP-256"]])
 def test_a_jwk_decrypts_only_for_the_alg_it_names(declared: Any) -> None:
     """Was: a JWK published for RS256 signatures, or for RSA-OAEP only, decrypted anything."""
