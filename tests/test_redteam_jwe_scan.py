@@ -305,6 +305,10 @@ def test_a_token_in_the_query_string_never_reaches_a_report(hardened: tuple[str,
 def test_userinfo_and_token_shaped_text_are_hidden_anywhere() -> None:
     assert sarif.redacted_url("http://u:pw@h:1/p?sig=S&v=1") == "http://***@h:1/p?sig=***&v=1"
     assert sarif.redacted_url("http://h/api/eyJhbGciOi.eyJzdWIi.c2ln") == "http://h/api/***"
+    assert sarif.redacted_url("http://h/cb#access_token=opaque&state=s") == (
+        "http://h/cb#access_token=***&state=s"
+    )
+    assert sarif.redacted(["labkit", "scan", "HTTP://h/?api_key=K"])[-1] == "http://h/?api_key=***"
     assert sarif.scrubbed({"a": ["note: got eyJhbGciOi.eyJzdWIi.c2ln back"]}) == {
         "a": ["note: got *** back"]
     }

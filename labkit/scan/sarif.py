@@ -191,13 +191,20 @@ def redacted_url(url: str) -> str:
     netloc = parts.netloc
     if "@" in netloc:
         netloc = f"{HIDDEN}@{netloc.rsplit('@', 1)[1]}"
+    query, fragment = _hidden_values(parts.query), _hidden_values(parts.fragment)
+    clean = urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+    return _TOKEN_LIKE.sub(HIDDEN, clean)
+
+
+def _hidden_values(pairs: str) -> str:
+    """``a=1&access_token=x`` -> ``a=1&access_token=***`` (a query, or a fragment: the OAuth
+    implicit flow returns its tokens there, RFC 6749 section 4.2.2)."""
     fields = []
-    for field in parts.query.split("&") if parts.query else []:
+    for field in pairs.split("&") if pairs else []:
         name, sep, value = field.partition("=")
         secret = sep and value and _SECRET_PARAMETER.search(name)
         fields.append(f"{name}={HIDDEN}" if secret else field)
-    clean = urlunsplit((parts.scheme, netloc, parts.path, "&".join(fields), parts.fragment))
-    return _TOKEN_LIKE.sub(HIDDEN, clean)
+    return "&".join(fields)
 
 
 def dumps(log: dict[str, Any]) -> str:
@@ -219,7 +226,7 @@ def redacted(arguments: Sequence[str]) -> list[str]:
             hide = True
         elif arg.startswith(tuple(f"{o}=" for o in SECRET_OPTIONS)):
             out.append(arg.split("=", 1)[0] + "=***")
-        elif arg.startswith(("http://", "https://")):
+        elif arg.lower().startswith(("http://", "https://")):
             out.append(redacted_url(arg))
         else:
             out.append(_TOKEN_LIKE.sub(HIDDEN, arg))
