@@ -445,7 +445,9 @@ def decrypt_jwt(
         )
     plaintext = decrypt(token, decryption_key, algorithms=algorithms, encryptions=encryptions)
     cty = parse(token).header.get("cty")
-    if not isinstance(cty, str) or cty.upper() != "JWT":
+    # RFC 7515 section 4.1.10: a cty without '/' means "application/" + cty; media types
+    # compare case-insensitively, so JWT, jwt and application/JWT are one type.
+    if not isinstance(cty, str) or cty.lower().removeprefix("application/") != "jwt":
         raise JweError(
             f"the JWE's cty is {shown(cty)}, not 'JWT': it does not carry a signed JWT",
             "a nested JWT says cty JWT (RFC 7519 section 5.2); trusting bare encrypted claims "

@@ -236,6 +236,25 @@ def test_decrypt_jwt_refuses_decrypt_options_before_decrypting(option: str) -> N
         )
 
 
+@pytest.mark.parametrize(
+    ("cty", "accepted"),
+    [("JWT", True), ("jwt", True), ("application/JWT", True), ("application/jwt+x", False),
+     ("text/JWT", False), ("JWS", False), ("application/", False)],
+)  # fmt: skip
+def test_cty_is_the_jwt_media_type_in_either_spelling(cty: str, accepted: bool) -> None:
+    """RFC 7515 section 4.1.10: 'JWT' is short for 'application/JWT'; was: the long form refused."""
+    inner = sign_token({"sub": "a", "exp": FAR}, P256, "ES256")
+    token = honest(inner.encode("ascii"), header={"cty": cty})
+    read = lambda: jwe.decrypt_jwt(  # noqa: E731
+        token, RSA, P256.public_key(), **POLICY, signing_algorithms=["ES256"]
+    )
+    if accepted:
+        assert read()["sub"] == "a"
+    else:
+        with pytest.raises(JweError, match="cty"):
+            read()
+
+
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
