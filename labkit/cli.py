@@ -858,14 +858,17 @@ def _scan(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     ended = datetime.now(timezone.utc)
     texts = _scan_reports(args, report, started, ended)
+    written: list[str] = []
     for name, path in outputs.items():  # the files first: a full disk is exit 2, one line
         if path != "-":
             try:
                 with _open_report(path) as handle:
                     handle.write(texts[name])
+                written.append(path)
             except OSError as exc:
                 reason = exc.strerror or exc
                 _error("scan", f"cannot write --{name} {_shown_path(path)}: {reason}")
+                _remove_reports([*written, path])  # exit 2 leaves no report file behind
                 return EXIT_USAGE
     stdout = [name for name, path in outputs.items() if path == "-"]
     if stdout:  # stdout carries one thing: that report; the verdict goes to stderr
@@ -961,6 +964,14 @@ def _same_stream(path: str, stream: Any) -> bool:
         return os.path.samestat(os.stat(path), os.fstat(stream.fileno()))
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         return False  # no such file yet, or a stream without a descriptor (a test's capture)
+
+
+def _remove_reports(paths: list[str]) -> None:
+    """Remove the regular files this run wrote (or truncated); devices and FIFOs stay."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(os.stat(path).st_mode):
+                os.unlink(path)
 
 
 def _open_report(path: str) -> Any:

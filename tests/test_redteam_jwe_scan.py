@@ -518,3 +518,19 @@ def test_a_verifier_crash_message_is_scrubbed_in_both_reports(tmp_path: Path) ->
 def capstone_token() -> str:
     claims = {"sub": "alice", "iat": FAR - 900, "exp": FAR}
     return sign_token(claims, keys.demo_secret(), "HS256")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (a full disk)")
+def test_a_failed_write_leaves_no_report_behind(hardened: tuple[str, str], tmp_path: Path) -> None:
+    """Was: exit 2 ('no report file is written') with the SARIF file of the same run in place."""
+    url, token = hardened
+    done = subprocess.run(
+        labkit_command("scan", url, "--token", token, "--sarif", "s.json", "--junit", "/dev/full"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "cannot write --junit /dev/full" in done.stderr
+    assert list(tmp_path.iterdir()) == [] and os.path.exists("/dev/full")
