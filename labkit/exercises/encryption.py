@@ -13,12 +13,16 @@ pass ``decrypt_and_trust`` with the service's public key alone and fail
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
+from collections.abc import Collection
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from labkit import algorithms, examples, jwe, keys
+from labkit import algorithms, examples, jwe, keys, tokens
 from labkit.attacks import jwe as attacks
 from labkit.errors import ConfigurationError, InvalidTokenError, LabkitError
 from labkit.exercises import NOT_ATTEMPTED, Exercise
@@ -97,6 +101,10 @@ def _decrypt_policy(answer: Any) -> str | None:
     options = dict(answer)
     if "work" in options or "key" in options:
         return "leave out 'work' and 'key': the check passes those itself"
+    for name in ("algorithms", "encryptions"):  # read once: every probe sees the same policy
+        listed = options.get(name)
+        if isinstance(listed, Collection) and not isinstance(listed, str | bytes):
+            options[name] = tuple(listed)
     honest = _encrypt({"sub": "alice"})
     try:
         plaintext = jwe.decrypt(honest, service, **options)
@@ -123,26 +131,65 @@ def _decrypt_policy(answer: Any) -> str | None:
 
 
 def _static_policy_problem(options: dict[str, Any]) -> str | None:
-    """What the probes cannot see: options that would let a future token do too much work."""
+    """What the probes cannot see: options that would let a future token in or do too much work.
+
+    ``labkit.jwe.decrypt`` has already refused non-numbers and unknown names.
+    """
     listed = set(options.get("algorithms", ()))
     if any(name.startswith("PBES2") for name in listed):
         return (
             "it lists PBES2: the sender would choose the PBKDF2 work (p2c); the IdP never uses it"
         )
+    for name, allowed in (("algorithms", SERVICE_ALG), ("encryptions", SERVICE_ENC)):
+        extra = sorted(set(options.get(name, ())) - {allowed})
+        if extra:
+            return (
+                f"its {name} also list {', '.join(extra)}, which the IdP never sends: "
+                f"allow only {allowed} (every extra entry is one more way in)"
+            )
     if options.get("max_p2c", jwe.MAX_P2C) > jwe.MAX_P2C:
         return f"max_p2c above {jwe.MAX_P2C:,} lets a token order that many PBKDF2 iterations"
     if options.get("max_inflated", jwe.MAX_INFLATED) > jwe.MAX_INFLATED:
         return f"max_inflated above {jwe.MAX_INFLATED:,}: leave zip off and the cap alone"
+    if options.get("max_length", jwe.MAX_LENGTH) > jwe.MAX_LENGTH:
+        return (
+            f"max_length above {jwe.MAX_LENGTH:,} lets longer tokens in than any the IdP "
+            "sends: keep max_length at its default (or lower)"
+        )
     return None
 
 
 # 12.2 · Decrypt, then verify --------------------------------------------------------------------
 
 
-def _nested(claims: dict[str, Any], *, signer: Any = None, cty: str | None = "JWT") -> str:
-    signed = algorithms.sign_token(claims, signer or _idp(), IDP_ALG)
+def _nested(
+    claims: dict[str, Any],
+    *,
+    signer: Any = None,
+    cty: str | None = "JWT",
+    signed: str | None = None,
+    **options: Any,
+) -> str:
+    signed = signed or algorithms.sign_token(claims, signer or _idp(), IDP_ALG)
     header = {} if cty is None else {"cty": cty}
-    return _encrypt(signed.encode("ascii"), header=header)
+    header.update(options.pop("header", {}))
+    return _encrypt(signed.encode("ascii"), header=header, **options)
+
+
+def _embedded_jwk(claims: dict[str, Any]) -> str:
+    """Signed with the attacker's key, which rides along in the inner header (``jwk``)."""
+    own = ec.generate_private_key(ec.SECP256R1())
+    headers = {"jwk": keys.to_jwk(own.public_key())}
+    return _nested(claims, signed=algorithms.sign_token(claims, own, IDP_ALG, headers=headers))
+
+
+def _hs256_with_public_pem(claims: dict[str, Any]) -> str:
+    """HS256 keyed with the IdP's PUBLIC key PEM: the algorithm-confusion forgery."""
+    pem = _idp().public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    signing_input = tokens.signing_input({"alg": "HS256", "typ": "JWT"}, claims)
+    signature = hmac.new(pem, signing_input, hashlib.sha256).digest()
+    signed = f"{signing_input.decode('ascii')}.{tokens.b64url_encode(signature)}"
+    return _nested(claims, signed=signed)
 
 
 def _read_claims(answer: Any) -> str | None:
@@ -192,6 +239,51 @@ def _read_claims(answer: Any) -> str | None:
             attacks.zip_bomb(_service().public_key(), size=1_000_000),
             "you inflated a zip bomb: use labkit.jwe.decrypt without allow_zip",
         ),
+        (
+            "bare encrypted claims that say cty 'json'",
+            attacks.mint(mallory, _service().public_key(), header={"cty": "json"}),
+            "you let the JWE's cty choose whether to verify: whatever the header says, the claims "
+            "must come from the IdP's signed JWT",
+        ),
+        (
+            "a nested JWT signed by the attacker, with its key in the inner header (jwk)",
+            _embedded_jwk(mallory),
+            "you verified with a key the token brought along: verify with idp_public only",
+        ),
+        (
+            "a nested JWT signed HS256 with the IdP's public key PEM as the secret",
+            _hs256_with_public_pem(mallory),
+            "you accepted an inner alg other than ES256: verify with algorithms=['ES256'] "
+            "(algorithm confusion)",
+        ),
+        (
+            "the IdP's nested JWT for another issuer",
+            _nested({**_ALICE, "iss": "https://evil.example"}),
+            "you did not check iss: pass the API's audience, issuer and clock (API)",
+        ),
+        (
+            "the IdP's own nested JWT, compressed (zip: DEF)",
+            _nested(_ALICE, compress=True),
+            "you inflated a compressed token: the IdP never compresses, and an inflate without "
+            "a cap is a decompression bomb: use labkit.jwe.decrypt without allow_zip",
+        ),
+        (
+            "the IdP's nested JWT with no exp",
+            _nested({k: v for k, v in _ALICE.items() if k != "exp"}),
+            "you accepted a token with no exp, which works forever once stolen: keep "
+            "labkit.verify's require_exp",
+        ),
+        (
+            "the IdP's signed JWT sent bare, not encrypted",
+            algorithms.sign_token(_ALICE, _idp(), IDP_ALG),
+            "you accepted a token that was never encrypted: this API takes JWEs only, so "
+            "encryption cannot be skipped",
+        ),
+        (
+            "the IdP's own nested JWT under RSA-OAEP (SHA-1)",
+            _nested(_ALICE, alg="RSA-OAEP"),
+            "your decryption accepts an alg the IdP never uses: decrypt with POLICY",
+        ),
     ]
     for what, token, mistake in refused:
         try:
@@ -206,6 +298,16 @@ def _read_claims(answer: Any) -> str | None:
                 "labkit.InvalidTokenError, as labkit.jwe and labkit.verify do"
             )
         return f"for {what} you returned {value!r}: {mistake}"
+    replicated = _nested(_ALICE, header={"sub": "mallory", "role": "admin"})
+    try:
+        got = answer(replicated)
+    except InvalidTokenError:
+        return None  # refusing odd header members is strict, not insecure
+    if got != _ALICE:
+        return (
+            f"for the IdP's nested JWT whose outer JWE header also says sub 'mallory', role "
+            f"'admin', you returned {got!r}: the claims are the signed JWT's, never the header's"
+        )
     return None
 
 
@@ -230,6 +332,11 @@ def _forged_admin(answer: Any) -> str | None:
     for name, value in _WANTED.items():
         if claims.get(name) != value:
             return f"{name!r} is {claims.get(name)!r}, not Alice's {value!r}: change role only"
+    if _signed_by_the_idp(jwe.decrypt(answer, service, **POLICY)):
+        return (
+            "the inner JWT carries the IdP's own ES256 signature (made with the demo key), so it "
+            "is not a forgery: a forgery needs nothing but service_public"
+        )
     try:
         jwe.decrypt_jwt(
             answer, service, _idp().public_key(), **POLICY, signing_algorithms=[IDP_ALG], **_API
@@ -240,6 +347,21 @@ def _forged_admin(answer: Any) -> str | None:
         "labkit.jwe.decrypt_jwt accepts it too, so it holds the IdP's signature: "
         "that is not a forgery"
     )
+
+
+def _signed_by_the_idp(plaintext: bytes) -> bool:
+    """Does the plaintext hold a JWS whose signature verifies under the IdP's key, whatever its
+    header says (cty, crit, kid)? ``decrypt_jwt`` may refuse such a token for another reason,
+    so its refusal alone does not prove the token was forged without the IdP."""
+    try:
+        jws = tokens.parse_jws(plaintext)
+    except LabkitError:
+        return False
+    signing_input = plaintext.rsplit(b".", 1)[0]
+    try:
+        return algorithms.verify(IDP_ALG, _idp().public_key(), signing_input, jws.signature)
+    except LabkitError:
+        return False
 
 
 EXERCISES = (

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from labkit.scan.findings import Attempt, Finding, ScanReport
 from labkit.scan.probes import PROBE_IDS
+from labkit.scan.sarif import redacted_url, scrubbed
 
 __all__ = ["STATIC_CHECKS", "dumps", "to_junit"]
 
@@ -39,7 +40,12 @@ STATIC_CHECKS = {"token lifetime": "long-lived-token", "transport": "plain-http"
 def to_junit(
     report: ScanReport, url: str | None = None, *, timestamp: datetime | None = None
 ) -> ET.Element:
-    """``report`` as a ``<testsuites>`` element with one ``<testsuite>``."""
+    """``report`` as a ``<testsuites>`` element with one ``<testsuite>``.
+
+    The URL's credentials (userinfo, secret-looking query values) and anything
+    shaped like a token are written as ``***``, as in the SARIF report.
+    """
+    url = None if url is None else redacted_url(url)
     where = url or report.target
     classname = _clean(_classname(url) if url else f"labkit.scan.{report.target.split(' ')[-1]}")
     owner = _owners(report.findings)
@@ -77,7 +83,7 @@ def to_junit(
     )
     properties = ET.SubElement(suite, "properties")
     facts = {
-        "target": report.target,
+        "target": redacted_url(report.target),
         "alg": report.alg,
         "requests": str(report.requests),
         "findings": ", ".join(report.flaws) or "none",
@@ -154,12 +160,17 @@ def _classname(url: str) -> str:
     host and path keep no dots.
     """
     parts = urlsplit(url)
-    slug = "".join(c if c.isascii() and c.isalnum() else "_" for c in parts.netloc + parts.path)
+    host = parts.netloc.rsplit("@", 1)[-1]  # never userinfo
+    slug = "".join(c if c.isascii() and c.isalnum() else "_" for c in host + parts.path)
     return f"labkit.scan.{slug.strip('_') or 'target'}"
 
 
 def _clean(text: str) -> str:
-    """Text XML 1.0 can carry: control characters (from a target's answer) become U+FFFD."""
+    """Text XML 1.0 can carry: control characters (from a target's answer) become U+FFFD.
+
+    Anything shaped like a token becomes ``***`` first (``sarif.scrubbed``).
+    """
+    text = scrubbed(text)
     return "".join(
         c
         if c in "\t\n\r" or (" " <= c <= "\ud7ff") or ("\ue000" <= c <= "\ufffd") or c > "\uffff"

@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shlex
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from requests.utils import requote_uri
 
@@ -44,7 +45,7 @@ from labkit import __version__
 from labkit.scan.findings import FLAWS, Finding, Flaw, ScanReport
 from labkit.scan.probes import PROBES
 
-__all__ = ["SCHEMA_URI", "VERSION", "dumps", "redacted", "to_sarif"]
+__all__ = ["SCHEMA_URI", "VERSION", "dumps", "redacted", "redacted_url", "scrubbed", "to_sarif"]
 
 VERSION = "2.1.0"
 SCHEMA_URI = (
@@ -56,6 +57,14 @@ BASE_ID = "TARGET"
 DEFAULT_SEVERITY = 7.5
 SECRET_OPTIONS = ("--token", "--expired-token")
 """Options whose values are credentials: never written into a report."""
+HIDDEN = "***"
+_TOKEN_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*){1,4}")
+"""A compact JWS or JWE (its header is base64url JSON, so it starts ``eyJ``): a credential."""
+_SECRET_PARAMETER = re.compile(
+    r"token|jwt|key|secret|pass|pwd|auth|session|sig|credential|code|bearer", re.IGNORECASE
+)
+"""Query parameter names whose values are hidden: ``access_token``, ``api_key``, ``X-Amz-...``."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Score (GitHub's security-severity) and CWE of each root cause.
 _RATINGS: dict[str, tuple[float, tuple[int, ...]]] = {
@@ -100,6 +109,7 @@ def to_sarif(
     ``exit_code`` defaults to the report's, the times to now.
     """
     now = datetime.now(timezone.utc)
+    url = None if url is None else redacted_url(url)
     code = report.exit_code if exit_code is None else exit_code
     rules = [_rule(flaw) for flaw in FLAWS.values()]
     index = {flaw: i for i, flaw in enumerate(FLAWS)}
@@ -137,7 +147,7 @@ def to_sarif(
         ],
         "columnKind": "unicodeCodePoints",
         "properties": {
-            "target": report.target,
+            "target": _redacted_target(report.target),
             "alg": report.alg,
             "requests": report.requests,
             "probes": [a.probe for a in report.attempts],
@@ -147,7 +157,54 @@ def to_sarif(
         run["originalUriBaseIds"] = {
             BASE_ID: {"uri": origin, "description": {"text": "the scanned service's origin"}}
         }
-    return {"$schema": SCHEMA_URI, "version": VERSION, "runs": [run]}
+    return scrubbed({"$schema": SCHEMA_URI, "version": VERSION, "runs": [run]})
+
+
+def scrubbed(value: Any) -> Any:
+    """``value`` (JSON-like) with every string safe to publish: credentials and bad text out.
+
+    Tokens (anything shaped like a compact JWS/JWE) become ``***`` wherever they
+    appear, in a URL, a note, an answer the target reflected; lone surrogates
+    (from a command line that was not UTF-8) become U+FFFD, so the file is
+    always valid UTF-8 and a write never fails halfway.
+    """
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", _TOKEN_LIKE.sub(HIDDEN, value))
+    if isinstance(value, dict):
+        return {scrubbed(k): scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrubbed(item) for item in value]
+    return value
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without its credentials: userinfo and secret-looking query values become ``***``.
+
+    A token in a query string (``?access_token=...``) or a password in userinfo
+    would otherwise reach every report CI uploads (RFC 6750 section 5.3: bearer
+    tokens do not belong in URLs, and servers log them).
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _TOKEN_LIKE.sub(HIDDEN, url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = f"{HIDDEN}@{netloc.rsplit('@', 1)[1]}"
+    query, fragment = _hidden_values(parts.query), _hidden_values(parts.fragment)
+    clean = urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+    return _TOKEN_LIKE.sub(HIDDEN, clean)
+
+
+def _hidden_values(pairs: str) -> str:
+    """``a=1&access_token=x`` -> ``a=1&access_token=***`` (a query, or a fragment: the OAuth
+    implicit flow returns its tokens there, RFC 6749 section 4.2.2)."""
+    fields = []
+    for field in pairs.split("&") if pairs else []:
+        name, sep, value = field.partition("=")
+        secret = sep and value and _SECRET_PARAMETER.search(name)
+        fields.append(f"{name}={HIDDEN}" if secret else field)
+    return "&".join(fields)
 
 
 def dumps(log: dict[str, Any]) -> str:
@@ -169,8 +226,10 @@ def redacted(arguments: Sequence[str]) -> list[str]:
             hide = True
         elif arg.startswith(tuple(f"{o}=" for o in SECRET_OPTIONS)):
             out.append(arg.split("=", 1)[0] + "=***")
+        elif arg.lower().startswith(("http://", "https://")):
+            out.append(redacted_url(arg))
         else:
-            out.append(arg)
+            out.append(_TOKEN_LIKE.sub(HIDDEN, arg))
     return out
 
 
@@ -246,7 +305,11 @@ def _location(report: ScanReport, url: str | None) -> tuple[dict[str, Any], str 
     if url is None:  # a verifier function: nothing but its name to point at
         name = report.target.split(" ", 1)[-1] or "verifier"
         artifact = {"uri": _uri_path(name)}
-        logical = {"name": name, "fullyQualifiedName": report.target, "kind": "function"}
+        logical = {
+            "name": name,
+            "fullyQualifiedName": _redacted_target(report.target),
+            "kind": "function",
+        }
         return _located(artifact, logical), None
     url = requote_uri(url)  # as requests sends it: a valid URI reference
     parts = urlsplit(url)
@@ -258,6 +321,12 @@ def _location(report: ScanReport, url: str | None) -> tuple[dict[str, Any], str 
     return _located(artifact, logical), origin
 
 
+def _redacted_target(target: str) -> str:
+    """``METHOD URL`` (or a verifier's name) with the URL's credentials hidden."""
+    method, sep, rest = target.partition(" ")
+    return f"{method}{sep}{redacted_url(rest)}" if sep else redacted_url(target)
+
+
 def _located(artifact: dict[str, str], logical: dict[str, str]) -> dict[str, Any]:
     return {"physicalLocation": {"artifactLocation": artifact}, "logicalLocations": [logical]}
 
@@ -266,7 +335,8 @@ def _category(report: ScanReport, url: str | None) -> str:
     if url is None:
         return _uri_path(report.target)
     parts = urlsplit(url)
-    return f"{parts.netloc}{parts.path}".rstrip("/") or parts.netloc
+    host = parts.netloc.rsplit("@", 1)[-1]  # never userinfo, even hidden
+    return f"{host}{parts.path}".rstrip("/") or host
 
 
 def _uri_path(text: str) -> str:
