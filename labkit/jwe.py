@@ -65,9 +65,9 @@ __all__ = [
 MAX_LENGTH = 16384
 """Default bound on a compact JWE's length (an RSA-4096 encrypted key alone is 683 characters)."""
 MAX_INFLATED = 250_000
-"""Default cap on the bytes ``zip: DEF`` may inflate to (go-jose's cap since CVE-2024-28180)."""
+"""Default cap on the bytes ``zip: DEF`` may inflate to (go-jose's 250 kB floor, CVE-2024-28180)."""
 MAX_P2C = 10_000
-"""Default bound on PBES2's ``p2c`` (the cap most JOSE libraries adopted after CVE-2022-36083)."""
+"""Default bound on PBES2's ``p2c`` (panva/jose's default cap since CVE-2022-36083)."""
 MIN_P2S = 8
 """RFC 7518 section 4.8.1.1: the PBES2 salt input is at least 8 octets."""
 _MIN_RSA_BITS = 2048

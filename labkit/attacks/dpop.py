@@ -14,8 +14,8 @@ verifier here, named for its bug and otherwise ``labkit.dpop.verify_proof``:
   compared with the token's ``cnf.jkt`` (section 6), so a thief signs with a
   key of their own.
 
-The other three attacks (a stolen token without any proof, a replayed proof,
-a proof for another method or URL, plus a proof made for another token) need
+The other four attacks (a stolen token without any proof, a replayed proof,
+a proof for another method or URL, and a proof made for another token) need
 the gateway's flaws: the ``dpop-*`` presets of ``labkit.aws.presets``.
 """
 

@@ -13,7 +13,7 @@ vulnerable verifier          what it forgets, and the attack it lets through
 ``untyped``                  ``typ`` only: an ID token issued to a client that
                              shares the API's identifier passes
 ``ignore_audience``          ``aud``: an access token minted for another API is
-                             replayed here (RFC 9068 section 4, step 5)
+                             replayed here (RFC 9068 section 4, item 4)
 ``merged_issuers``           that keys belong to one issuer: a second trusted
                              issuer signs a token naming the first (mix-up,
                              RFC 9700 section 4.4; RFC 8725 3.8)

@@ -7,7 +7,7 @@
   ``help``, the probes that test it, and ``properties.security-severity`` and
   ``tags`` so GitHub ranks the alerts as security results (GitHub's "SARIF
   support for code scanning": a score over 9.0 is critical, 7.0-8.9 high,
-  4.0-6.9 medium, 0.1-3.9 low; a ``security`` tag marks a security rule).
+  4.0-6.9 medium, 3.9 or less low; a ``security`` tag marks a security rule).
 - ``results``: one per finding, with the rule's level, the evidence in the
   message, and one location: the scanned URL. GitHub requires at least one
   location per result and rejects an absolute ``http`` artifact URI when it
