@@ -128,12 +128,7 @@ _CURVES: dict[str, tuple[ec.EllipticCurve, int]] = {
     "P-521": (ec.SECP521R1(), 66),
 }
 _JWK_CURVE = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
-_FIELD_PRIMES = {
-    "P-256": 2**256 - 2**224 + 2**192 + 2**96 - 1,
-    "P-384": 2**384 - 2**128 - 2**96 + 2**32 - 1,
-    "P-521": 2**521 - 1,
-}
-"""The primes of the curves' fields (FIPS 186-5 / SEC 2): a coordinate is a number below p."""
+_FIELD_PRIMES = keys.FIELD_PRIMES
 _SET_BY_ENCRYPT = ("alg", "enc", "zip", "epk", "apu", "apv", "p2s", "p2c")
 _HEADER_NAMES = ("alg", "enc", "zip", "epk", "apu", "apv", "p2s", "p2c", "crit", "cty", "typ")
 _DECRYPT_ONLY = frozenset({"allow_zip", "max_inflated", "max_p2c", "work"})

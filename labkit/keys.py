@@ -80,6 +80,13 @@ _EC_CURVES: dict[str, tuple[ec.EllipticCurve, int]] = {
     "P-384": (ec.SECP384R1(), 48),
     "P-521": (ec.SECP521R1(), 66),
 }
+FIELD_PRIMES: dict[str, int] = {
+    "P-256": 2**256 - 2**224 + 2**192 + 2**96 - 1,
+    "P-384": 2**384 - 2**128 - 2**96 + 2**32 - 1,
+    "P-521": 2**521 - 1,
+}
+"""The primes of the curves' fields (FIPS 186-5 / SEC 2): a coordinate is a number below p.
+P-521's 66 bytes hold x + p too, which OpenSSL reduces and accepts as another spelling of x."""
 _OKP_CURVES: dict[str, tuple[Any, Any, int]] = {
     "Ed25519": (ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey, 32),
     "Ed448": (ed448.Ed448PublicKey, ed448.Ed448PrivateKey, 57),
@@ -466,6 +473,11 @@ def _read_ec(jwk: Jwk) -> ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey
         raise KeyFormatError(f"unknown EC curve {shown(crv)}; expected P-256, P-384 or P-521")
     curve, size = _EC_CURVES[crv]
     x, y = (_sized(jwk, name, size, "EC") for name in ("x", "y"))
+    if x >= FIELD_PRIMES[crv] or y >= FIELD_PRIMES[crv]:
+        raise KeyFormatError(
+            f"the EC JWK has a coordinate at or above {crv}'s field prime: not a point encoding "
+            "(SEC 1 section 2.3.5)"
+        )
     public = ec.EllipticCurvePublicNumbers(x, y, curve)
     try:
         public_key = public.public_key()

@@ -591,3 +591,14 @@ def test_to_jwks_given_one_key_says_to_pass_a_list() -> None:
         keys.to_jwks(keys.to_jwks([keys.demo_public_key("rsa")]))  # type: ignore[arg-type]
     one = keys.to_jwks(iter([keys.demo_public_key("rsa")]))  # any iterable of keys still works
     assert len(one["keys"]) == 1
+
+
+@pytest.mark.parametrize("member", ["x", "y"])
+def test_an_ec_coordinate_at_or_above_the_field_prime_is_refused(member: str) -> None:
+    """P-521's 66 bytes hold x + p: OpenSSL reduces it to the same point, another spelling."""
+    public = ec.generate_private_key(ec.SECP521R1()).public_key()
+    jwk = keys.to_jwk(public)
+    value = getattr(public.public_numbers(), member) + keys.FIELD_PRIMES["P-521"]
+    with pytest.raises(KeyFormatError, match="field prime"):
+        keys.from_jwk({**jwk, member: tokens.b64url_encode(value.to_bytes(66, "big"))})
+    assert keys.from_jwk(jwk).public_numbers() == public.public_numbers()  # the honest one loads
