@@ -835,6 +835,7 @@ def _add_scan(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
 def _scan(args: argparse.Namespace) -> int:
     """Exit 0 when nothing got through, 1 with findings, 2 for bad input or a refused target."""
     from labkit import scan  # imported on use: requests is not needed by other commands
+    from labkit.scan.redact import redacted_text, redacted_url
 
     try:
         timeout = float(args.timeout)
@@ -883,6 +884,9 @@ def _scan(args: argparse.Namespace) -> int:
     except MalformedTokenError as exc:  # bad input here, not a verdict on the target
         print(f"labkit scan: malformed token: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except LabkitError as exc:  # the URL's credentials stay out of CI logs here too
+        _error("scan", _flags_named(redacted_text(str(exc))))
+        return EXIT_USAGE
     ended = datetime.now(timezone.utc)
     texts = _scan_reports(args, report, started, ended)
     written: list[str] = []
@@ -902,9 +906,9 @@ def _scan(args: argparse.Namespace) -> int:
         sys.stdout.write(texts[stdout[0]])
         print(f"labkit scan: {report.summary()}", file=sys.stderr)
     elif args.json:
-        print(json.dumps({"url": args.url, **report.to_dict()}, indent=2))
+        print(json.dumps({"url": redacted_url(args.url), **report.to_dict()}, indent=2))
     else:
-        print(f"labkit scan {args.url}")
+        print(f"labkit scan {redacted_url(args.url)}")
         print(report.text())
     return report.exit_code
 

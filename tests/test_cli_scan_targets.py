@@ -86,3 +86,19 @@ def test_a_dpop_key_that_is_not_a_key_is_one_line(tmp_path: Path) -> None:
         run = run_labkit("scan", f"{api.url}/api/profile", "--token", token, "--dpop-key", str(bad))
     assert run.returncode == 2, run.stderr
     assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("userinfo", ["", "u:hunter2@"])
+@pytest.mark.parametrize("output", [(), ("--json",)])
+def test_the_text_and_json_reports_never_print_a_token_from_the_url(
+    output: tuple[str, ...], userinfo: str
+) -> None:
+    """A token in the URL (RFC 6750 section 5.3 says it should not be there) stays out of logs:
+    in the report of a scan that ran, and in the one line of a URL the guard refused."""
+    with serve("alg-none") as api:
+        token = requests.post(f"{api.url}/login", json=ALICE, timeout=10).json()["access_token"]
+        host = api.url.split("//")[1]
+        url = f"http://{userinfo}{host}/api/profile?access_token={token}"
+        run = run_labkit("scan", url, "--token", token, *output)
+    assert run.returncode == (2 if userinfo else 1), run.stderr
+    assert token not in run.stdout + run.stderr and "hunter2" not in run.stdout + run.stderr

@@ -31,7 +31,7 @@ from labkit.algorithms import sign_token
 from labkit.aws import serve
 from labkit.errors import ConfigurationError, JweError, LabkitError
 from labkit.jwe import Work
-from labkit.scan import junit, sarif
+from labkit.scan import junit, redact, sarif
 
 RSA = keys.demo_private_key("rsa")
 P256 = keys.demo_private_key("p256")
@@ -322,13 +322,13 @@ def test_a_token_in_the_query_string_never_reaches_a_report(hardened: tuple[str,
 
 
 def test_userinfo_and_token_shaped_text_are_hidden_anywhere() -> None:
-    assert sarif.redacted_url("http://u:pw@h:1/p?sig=S&v=1") == "http://***@h:1/p?sig=***&v=1"
-    assert sarif.redacted_url("http://h/api/eyJhbGciOi.eyJzdWIi.c2ln") == "http://h/api/***"
-    assert sarif.redacted_url("http://h/cb#access_token=opaque&state=s") == (
+    assert redact.redacted_url("http://u:pw@h:1/p?sig=S&v=1") == "http://***@h:1/p?sig=***&v=1"
+    assert redact.redacted_url("http://h/api/eyJhbGciOi.eyJzdWIi.c2ln") == "http://h/api/***"
+    assert redact.redacted_url("http://h/cb#access_token=opaque&state=s") == (
         "http://h/cb#access_token=***&state=s"
     )
     assert sarif.redacted(["labkit", "scan", "HTTP://h/?api_key=K"])[-1] == "http://h/?api_key=***"
-    assert sarif.scrubbed({"a": ["note: got eyJhbGciOi.eyJzdWIi.c2ln back"]}) == {
+    assert redact.scrubbed({"a": ["note: got eyJhbGciOi.eyJzdWIi.c2ln back"]}) == {
         "a": ["note: got *** back"]
     }
     assert junit._clean("x eyJhbGciOi.eyJ y") == "x *** y"
@@ -337,7 +337,7 @@ def test_userinfo_and_token_shaped_text_are_hidden_anywhere() -> None:
 def test_a_lone_surrogate_never_breaks_a_report() -> None:
     """Was: a command line that is not UTF-8 (here a --wordlist name) reached the SARIF text,
     and writing it raised UnicodeEncodeError ('a bug in the kit', exit 70)."""
-    log = sarif.scrubbed({"text": "w\udcff.txt"})
+    log = redact.scrubbed({"text": "w\udcff.txt"})
     assert log == {"text": "w\ufffd.txt"}
     assert sarif.dumps(log).encode("utf-8")
 

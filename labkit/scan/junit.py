@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from labkit.scan.findings import Attempt, Finding, ScanReport
 from labkit.scan.probes import PROBE_IDS
-from labkit.scan.sarif import redacted_url, scrubbed
+from labkit.scan.redact import redacted_url, scrubbed
 
 __all__ = ["STATIC_CHECKS", "dumps", "to_junit"]
 
@@ -168,7 +168,7 @@ def _classname(url: str) -> str:
 def _clean(text: str) -> str:
     """Text XML 1.0 can carry: control characters (from a target's answer) become U+FFFD.
 
-    Anything shaped like a token becomes ``***`` first (``sarif.scrubbed``).
+    Anything shaped like a token becomes ``***`` first (``redact.scrubbed``).
     """
     text = scrubbed(text)
     return "".join(

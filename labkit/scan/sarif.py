@@ -32,18 +32,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shlex
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from requests.utils import requote_uri
 
 from labkit import __version__
 from labkit.scan.findings import FLAWS, Finding, Flaw, ScanReport
 from labkit.scan.probes import PROBES
+from labkit.scan.redact import _TOKEN_LIKE, HIDDEN, redacted_url, scrubbed
 
 __all__ = ["SCHEMA_URI", "VERSION", "dumps", "redacted", "redacted_url", "scrubbed", "to_sarif"]
 
@@ -57,14 +57,6 @@ BASE_ID = "TARGET"
 DEFAULT_SEVERITY = 7.5
 SECRET_OPTIONS = ("--token", "--expired-token")
 """Options whose values are credentials: never written into a report."""
-HIDDEN = "***"
-_TOKEN_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*){1,4}")
-"""A compact JWS or JWE (its header is base64url JSON, so it starts ``eyJ``): a credential."""
-_SECRET_PARAMETER = re.compile(
-    r"token|jwt|key|secret|pass|pwd|auth|session|sig|credential|code|bearer", re.IGNORECASE
-)
-"""Query parameter names whose values are hidden: ``access_token``, ``api_key``, ``X-Amz-...``."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Score (GitHub's security-severity) and CWE of each root cause.
 _RATINGS: dict[str, tuple[float, tuple[int, ...]]] = {
@@ -158,53 +150,6 @@ def to_sarif(
             BASE_ID: {"uri": origin, "description": {"text": "the scanned service's origin"}}
         }
     return scrubbed({"$schema": SCHEMA_URI, "version": VERSION, "runs": [run]})
-
-
-def scrubbed(value: Any) -> Any:
-    """``value`` (JSON-like) with every string safe to publish: credentials and bad text out.
-
-    Tokens (anything shaped like a compact JWS/JWE) become ``***`` wherever they
-    appear, in a URL, a note, an answer the target reflected; lone surrogates
-    (from a command line that was not UTF-8) become U+FFFD, so the file is
-    always valid UTF-8 and a write never fails halfway.
-    """
-    if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", _TOKEN_LIKE.sub(HIDDEN, value))
-    if isinstance(value, dict):
-        return {scrubbed(k): scrubbed(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [scrubbed(item) for item in value]
-    return value
-
-
-def redacted_url(url: str) -> str:
-    """``url`` without its credentials: userinfo and secret-looking query values become ``***``.
-
-    A token in a query string (``?access_token=...``) or a password in userinfo
-    would otherwise reach every report CI uploads (RFC 6750 section 5.3: bearer
-    tokens do not belong in URLs, and servers log them).
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return _TOKEN_LIKE.sub(HIDDEN, url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = f"{HIDDEN}@{netloc.rsplit('@', 1)[1]}"
-    query, fragment = _hidden_values(parts.query), _hidden_values(parts.fragment)
-    clean = urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
-    return _TOKEN_LIKE.sub(HIDDEN, clean)
-
-
-def _hidden_values(pairs: str) -> str:
-    """``a=1&access_token=x`` -> ``a=1&access_token=***`` (a query, or a fragment: the OAuth
-    implicit flow returns its tokens there, RFC 6749 section 4.2.2)."""
-    fields = []
-    for field in pairs.split("&") if pairs else []:
-        name, sep, value = field.partition("=")
-        secret = sep and value and _SECRET_PARAMETER.search(name)
-        fields.append(f"{name}={HIDDEN}" if secret else field)
-    return "&".join(fields)
 
 
 def dumps(log: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from labkit import __version__, outbound, tokens
 from labkit.errors import ConfigurationError, LabkitError
 from labkit.scan.findings import _cut
+from labkit.scan.redact import redacted_url
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds to wait for each answer (connect and read); a local API answers in milliseconds."""
@@ -117,7 +118,7 @@ class _Http(_Transport):
     ) -> None:
         self.cookies = dict(cookies or {})  # sent with every request, beside the token
         self.url = destination.url
-        self.label = f"GET {destination.path}"
+        self.label = f"GET {redacted_url(destination.path)}"  # reports name it: no secrets
         self.origin, self.local = destination.origin, destination.local
         self.header, self.cookie, self.canary = header, cookie, canary
         self.timeout, self.max_requests = timeout, max_requests
