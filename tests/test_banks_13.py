@@ -13,7 +13,7 @@ import hmac
 from typing import Any
 
 import pytest
-from exercise_banks import Bank, Right, Wrong, bank_tests
+from exercise_banks import Bank, Right, Wrong, bank_tests, extended
 
 import labkit
 from labkit import oidc
@@ -228,13 +228,21 @@ def nonce_in_list(t: str, nonce: str) -> dict[str, Any]:
     return claims
 
 
-def by_hand(t: str, nonce: str) -> dict[str, Any]:
+def by_hand_without_azp(t: str, nonce: str) -> dict[str, Any]:
     claims = labkit.verify(
         t, JWKS, algorithms=["RS256"], audience=CLIENT, issuer=ISSUER, typ=["JWT"]
     )
     got = claims.get("nonce")
     if not isinstance(got, str) or not hmac.compare_digest(got, nonce):
         raise labkit.InvalidTokenError("not this login's nonce")
+    return claims
+
+
+def by_hand(t: str, nonce: str) -> dict[str, Any]:
+    claims = by_hand_without_azp(t, nonce)
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    if (len(audiences) > 1 or "azp" in claims) and claims.get("azp") != CLIENT:
+        raise labkit.InvalidTokenError("issued to another client (azp)")
     return claims
 
 
@@ -268,7 +276,115 @@ BANK_13_3 = Bank(
     ),
 )
 
-BANKS = {"13.1": BANK_13_1, "13.2": BANK_13_2, "13.3": BANK_13_3}
+
+# A walk-through's finds: look-alikes the first banks let through -------------------------------
+
+
+def aud_contains(t: str) -> dict[str, Any]:
+    """aud tested with `in`: on a string that is a substring test."""
+    claims = verified(t, issuer=ISSUER, typ="at+jwt", audience=labkit.parse(t).payload.get("aud"))
+    if API not in claims["aud"]:
+        raise labkit.InvalidTokenError("not for this API")
+    return claims
+
+
+def iss_prefix(t: str) -> dict[str, Any]:
+    iss = labkit.parse(t).payload.get("iss")
+    if not str(iss).startswith(ISSUER):
+        raise labkit.InvalidTokenError("untrusted issuer")
+    return verified(t, issuer=iss, audience=API, typ="at+jwt")
+
+
+def typ_by_hand(t: str) -> dict[str, Any]:
+    typ = labkit.parse(t).header.get("typ")
+    if not isinstance(typ, str) or typ.lower().removeprefix("application/") != "at+jwt":
+        raise labkit.InvalidTokenError("not an access token")
+    return verified(t, audience=API, issuer=ISSUER)
+
+
+def iss_normalised(t: str) -> dict[str, Any]:
+    """Key set chosen by a lower-cased, trimmed iss; iss itself never compared."""
+    iss = str(labkit.parse(t).payload.get("iss")).lower().rstrip("/")
+    jwks = {name.lower(): keys for name, keys in BOTH.items()}.get(iss)
+    if jwks is None:
+        raise labkit.InvalidTokenError("untrusted issuer")
+    return labkit.verify(t, jwks, algorithms=["RS256"], audience=API, typ="at+jwt")
+
+
+def id_claims_typed(t: str) -> dict[str, Any]:
+    """An ID token's claims: typ JWT, aud this client (azp checked), iss the lab's provider."""
+    claims = labkit.verify(
+        t, JWKS, algorithms=["RS256"], audience=CLIENT, issuer=ISSUER, typ=["JWT"]
+    )
+    if claims.get("azp", CLIENT) != CLIENT:
+        raise labkit.InvalidTokenError("issued to another client (azp)")
+    return claims
+
+
+def nonce_loosely(fold: Any) -> Any:
+    def finish_login(t: str, nonce: str) -> dict[str, Any]:
+        claims = id_claims_typed(t)
+        if "nonce" not in claims or fold(str(claims["nonce"])) != fold(nonce):
+            raise labkit.InvalidTokenError("nonce mismatch")
+        return claims
+
+    return finish_login
+
+
+def nonce_truthy(t: str, nonce: str) -> dict[str, Any]:
+    claims = id_claims_typed(t)
+    got = claims.get("nonce")
+    if got is None or (got and got != nonce):
+        raise labkit.InvalidTokenError("nonce mismatch")
+    return claims
+
+
+def nonce_by_hand(t: str, nonce: str) -> dict[str, Any]:
+    claims = id_claims_typed(t)
+    got = claims.get("nonce")
+    if not isinstance(got, str) or not hmac.compare_digest(got.encode(), nonce.encode()):
+        raise labkit.InvalidTokenError("not this login's nonce")
+    return claims
+
+
+def client_contained(t: str, nonce: str) -> dict[str, Any]:
+    aud = labkit.parse(t).payload.get("aud")
+    if CLIENT not in str(aud):
+        raise labkit.InvalidTokenError("not for this client")
+    return oidc.verify_id_token(t, JWKS, client_id=aud, issuer=ISSUER, nonce=nonce)
+
+
+def at_jwt_case_sensitive(t: str, nonce: str) -> dict[str, Any]:
+    if labkit.parse(t).header.get("typ") == "at+jwt":
+        raise labkit.InvalidTokenError("an access token")
+    claims = id_claims(t)
+    if claims.get("nonce") != nonce or claims.get("azp", CLIENT) != CLIENT:
+        raise labkit.InvalidTokenError("nonce mismatch")
+    return claims
+
+
+BANKS = extended(
+    {"13.1": BANK_13_1, "13.2": BANK_13_2, "13.3": BANK_13_3},
+    wrong={
+        "13.1": (
+            Wrong("aud-in-string", aud_contains, "another API's name only contains it"),
+            Wrong("iss-prefix", iss_prefix, "compare iss exactly"),
+        ),
+        "13.2": (Wrong("iss-lowered-and-trimmed", iss_normalised, "compare iss exactly"),),
+        "13.3": (
+            Wrong("nonce-case-insensitive", nonce_loosely(str.lower), "case and all"),
+            Wrong("nonce-trimmed", nonce_loosely(str.strip), "no trimming"),
+            Wrong("nonce-empty-is-absent", nonce_truthy, "an empty nonce"),
+            Wrong("client-id-contained", client_contained, "a client whose id contains yours"),
+            Wrong("aud-list-membership-no-azp", by_hand_without_azp, "azp must be your client_id"),
+            Wrong("at-jwt-case-sensitive", at_jwt_case_sensitive, "with or without application/"),
+        ),
+    },
+    right={
+        "13.1": (Right("typ-compared-by-hand", typ_by_hand),),
+        "13.3": (Right("typed-id-token-nonce-compared-by-hand", nonce_by_hand),),
+    },
+)
 
 test_wrong_answer_is_refused, test_right_answer_is_accepted = bank_tests(BANKS)
 

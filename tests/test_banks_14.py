@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from exercise_banks import Bank, Right, Wrong, bank_tests
+from exercise_banks import Bank, Right, Wrong, bank_tests, extended
 
 from labkit import browser
 from labkit.aws import cookies
@@ -100,8 +100,10 @@ BANK_14_1 = Bank(
     ),
     right=(
         Right(
-            "lax-lowercase-no-max-age",
-            _cookie("__Host-sid={token}; httponly; secure; samesite=lax; path=/"),
+            "lax-lowercase",
+            _cookie(
+                "__Host-sid={token}; httponly; secure; samesite=lax; path=/; max-age={lifetime}"
+            ),
         ),
         Right(
             "kit-set-cookie",
@@ -284,7 +286,113 @@ BANK_14_3 = Bank(
     ),
 )
 
-BANKS = {"14.1": BANK_14_1, "14.2": BANK_14_2, "14.3": BANK_14_3}
+
+# A walk-through's finds: look-alikes the first banks let through -------------------------------
+
+
+def _blocklist_guard(template: str) -> Any:
+    """A 'guard' that refuses only what it thought of: the word Domain and line breaks."""
+
+    def token_cookie(token: str, lifetime: int) -> str:
+        if "domain" in token.lower() or "\n" in token or "\r" in token:
+            raise ValueError("suspicious token")
+        return template.format(token=token, lifetime=lifetime)
+
+    return token_cookie
+
+
+def _escaped(token: str, lifetime: int) -> str:
+    """Percent-encodes the token: an injected '; Domain=...' stays inside the value."""
+    from urllib.parse import quote
+
+    return _GOOD.format(token=quote(token, safe=""), lifetime=lifetime)
+
+
+def fgp_truncated(digits: slice) -> Any:
+    def fingerprint_ok(claims: dict, jar: dict) -> bool:
+        expected, fingerprint = claims.get("fgp"), jar.get(FGP)
+        if not isinstance(expected, str) or not fingerprint:
+            return False
+        return _sha(fingerprint)[digits] == expected[digits]
+
+    return fingerprint_ok
+
+
+def fgp_claim_in_digest(claims: dict, jar: dict) -> bool:
+    expected, fingerprint = claims.get("fgp"), jar.get(FGP)
+    return isinstance(expected, str) and bool(fingerprint) and expected in _sha(fingerprint)
+
+
+def fgp_right_plain_equality(claims: dict, jar: dict) -> bool:
+    """== on two hex digests is fine: the thief knows the hash, never the fingerprint."""
+    expected, fingerprint = claims.get("fgp"), jar.get(FGP)
+    return isinstance(expected, str) and bool(fingerprint) and _sha(fingerprint) == expected
+
+
+def csrf_scheme_and_port(method: str, origin: Any, header: Any, claim: str, api: str) -> bool:
+    """Compares the scheme and the port, never the host."""
+    if method not in UNSAFE:
+        return True
+    if not origin or origin == "null" or not origin.endswith(":" + api.rsplit(":", 1)[1]):
+        return False
+    return origin.split(":", 1)[0] == api.split(":", 1)[0] and _token_ok(header, claim)
+
+
+def csrf_truncated_hash(method: str, origin: Any, header: Any, claim: str, api: str) -> bool:
+    if method not in UNSAFE:
+        return True
+    return origin == api and bool(header) and _sha(header)[:16] == claim[:16]
+
+
+def csrf_right_normalised_origin(
+    method: str, origin: Any, header: Any, claim: str, api: str
+) -> bool:
+    if method.upper() in ("GET", "HEAD", "OPTIONS"):
+        return True
+    if not isinstance(origin, str) or origin.lower().rstrip("/") != api.lower():
+        return False
+    return isinstance(header, str) and hmac.compare_digest(_sha(header), claim)
+
+
+BANKS = extended(
+    {"14.1": BANK_14_1, "14.2": BANK_14_2, "14.3": BANK_14_3},
+    wrong={
+        "14.1": (
+            Wrong(
+                "session-cookie-no-max-age",
+                _cookie(_GOOD.replace("; Max-Age={lifetime}", "")),
+                "set Max-Age",
+            ),
+            Wrong(
+                "max-age-zero",
+                _cookie(_GOOD.replace("{lifetime}", "0")),
+                "delete the cookie at once",
+            ),
+            Wrong(
+                "max-age-not-digits",
+                _cookie(_GOOD.replace("{lifetime}", "+{lifetime}")),
+                "digits only",
+            ),
+        ),
+        "14.2": (
+            Wrong("first-16-hex-digits", fgp_truncated(slice(0, 16)), "compare all 64 hex digits"),
+            Wrong("last-8-hex-digits", fgp_truncated(slice(-8, None)), "compare all 64 hex digits"),
+            Wrong("claim-in-digest", fgp_claim_in_digest, "a token whose fgp is empty"),
+        ),
+        "14.3": (
+            Wrong("scheme-and-port-only", csrf_scheme_and_port, "another host on the API's port"),
+            Wrong("first-16-hex-digits", csrf_truncated_hash, "compare all 64 hex digits"),
+        ),
+    },
+    right={
+        "14.1": (
+            Right("blocklist-guard-before-its-attributes", _blocklist_guard(_GOOD)),
+            Right("token-percent-encoded", _escaped),
+        ),
+        "14.2": (Right("plain-equality-of-digests", fgp_right_plain_equality),),
+        "14.3": (Right("origin-normalised", csrf_right_normalised_origin),),
+    },
+)
 
 test_wrong_answer_is_refused, test_right_answer_is_accepted = bank_tests(BANKS)
 

@@ -13,10 +13,11 @@ import json
 import math
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
-from exercise_banks import Bank, Right, Wrong, bank_tests
+from exercise_banks import Bank, Right, Wrong, bank_tests, extended
 
 import labkit
 from labkit import dpop, keys, tokens
@@ -117,8 +118,8 @@ def by_hand(proof: str, method: str, url: str, access_token: str, jkt: str, now:
         raise labkit.InvalidTokenError("iat")
     if claims.get("ath") != dpop.access_token_hash(access_token) or keys.thumbprint(jwk) != jkt:
         raise labkit.InvalidTokenError("binding")
-    if claims["jti"] in _SEEN:
-        raise labkit.InvalidTokenError("replay")
+    if not isinstance(claims.get("jti"), str) or claims["jti"] in _SEEN:
+        raise labkit.InvalidTokenError("no jti, or a replay")
     _SEEN.add(claims["jti"])
     return claims
 
@@ -295,7 +296,178 @@ BANK_15_3 = Bank(
 )
 
 
-BANKS = {"15.1": BANK_15_1, "15.2": BANK_15_2, "15.3": BANK_15_3}
+# A walk-through's finds: look-alikes the first banks let through -------------------------------
+
+
+def _stripped(url: str) -> str:
+    return url.split("#", 1)[0].split("?", 1)[0]
+
+
+def htu_compared(compare: Any) -> Any:
+    """verify_proof wired right, but htu judged by ``compare(proof_htu, request_url)``."""
+    cache = dpop.ReplayCache()
+
+    def check(proof: str, method: str, url: str, access_token: str, jkt: str, now: float) -> Any:
+        htu = tokens.parse(proof).payload.get("htu")
+        if not isinstance(htu, str) or not compare(htu, _stripped(url)):
+            raise labkit.InvalidTokenError("wrong htu")
+        return dpop.verify_proof(
+            proof, htm=method, htu=htu, access_token=access_token, jkt=jkt, replay=cache, now=now
+        ).claims
+
+    return check
+
+
+def claim_optional(name: str) -> Any:
+    """Every item of section 4.3 by hand, but ``name`` checked only when the proof carries it."""
+    seen: set[str] = set()
+
+    def check(proof: str, method: str, url: str, access_token: str, jkt: str, now: float) -> Any:
+        parsed = tokens.parse(proof)
+        header, claims = parsed.header, parsed.payload
+        if header.get("typ") != "dpop+jwt" or header.get("alg") != "ES256":
+            raise labkit.InvalidTokenError("typ or alg")
+        jwk = header.get("jwk")
+        if not isinstance(jwk, dict) or "d" in jwk:
+            raise labkit.InvalidTokenError("jwk")
+        labkit.verify_jws(proof, jwk, algorithms=["ES256"])
+        present = {n: n in claims or n != name for n in ("ath", "jti")}
+        if claims.get("htm") != method or claims.get("htu") != _stripped(url):
+            raise labkit.InvalidTokenError("request")
+        if not now - 60 <= claims.get("iat", 0) <= now + 5:
+            raise labkit.InvalidTokenError("iat")
+        if present["ath"] and claims.get("ath") != dpop.access_token_hash(access_token):
+            raise labkit.InvalidTokenError("ath")
+        if keys.thumbprint(jwk) != jkt:
+            raise labkit.InvalidTokenError("key")
+        if present["jti"]:
+            if not isinstance(claims.get("jti"), str) or claims["jti"] in seen:
+                raise labkit.InvalidTokenError("no jti, or a replay")
+            seen.add(claims["jti"])
+        return claims
+
+    return check
+
+
+class Forgetful:
+    """A jti cache that keeps only the last ``size`` proofs (evicting the oldest)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.seen = size, []  # type: ignore[var-annotated]
+
+    def __call__(self, proof: str, method: str, url: str, access_token: str, jkt: str, now: float):
+        claims = dpop.verify_proof(
+            proof, htm=method, htu=url, access_token=access_token, jkt=jkt, now=now
+        ).claims
+        if claims["jti"] in self.seen:
+            raise labkit.InvalidTokenError("replay")
+        self.seen = [*self.seen, claims["jti"]][-self.size :]
+        return claims
+
+
+def jkt_compared(compare: Any) -> Any:
+    cache = dpop.ReplayCache()
+
+    def check(proof: str, method: str, url: str, access_token: str, jkt: str, now: float) -> Any:
+        checked = dpop.verify_proof(
+            proof,
+            htm=method,
+            htu=url,
+            access_token=access_token,
+            replay=cache,
+            now=now,
+            jkt=dpop.thumbprint(tokens.parse(proof).header["jwk"]),
+        )
+        if not compare(checked.jkt, jkt):
+            raise labkit.InvalidTokenError("another key")
+        return checked.claims
+
+    return check
+
+
+def rsa_from_the_rfc(jwk: dict[str, Any]) -> str:
+    """RFC 7638's example answer for any RSA key: right on the vector, wrong on every other."""
+    if jwk.get("kty") == "RSA":
+        return "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+    return sorted_by_hand(jwk)
+
+
+def d_refused_for_ec_only(jwk: dict[str, Any]) -> str:
+    if jwk.get("kty") == "EC" and "d" in jwk:
+        raise ValueError("private")
+    return no_refusal(jwk)
+
+
+def known_decoys_dropped(jwk: dict[str, Any]) -> str:
+    refuse_private(jwk)
+    kept = {k: v for k, v in jwk.items() if k not in ("kid", "alg", "use", "key_ops")}
+    text = json.dumps(kept, sort_keys=True, separators=(",", ":")).encode()
+    return tokens.b64url_encode(hashlib.sha256(text).digest())
+
+
+def oct_thumbprinted(jwk: dict[str, Any]) -> str:
+    refuse_private(jwk)  # 'd' only: an oct key's 'k' goes through
+    needed = {**REQUIRED, "oct": ("k", "kty")}[jwk["kty"]]
+    text = json.dumps({m: jwk[m] for m in needed}, separators=(",", ":")).encode()
+    return tokens.b64url_encode(hashlib.sha256(text).digest())
+
+
+def sort_keys_and_public_only(jwk: dict[str, Any]) -> str:
+    if jwk.get("kty") not in REQUIRED or {"d", "p", "q", "dp", "dq", "qi", "k"} & set(jwk):
+        raise labkit.InvalidTokenError("not a public RSA, EC or OKP key")
+    return tokens.b64url_encode(hashlib.sha256(canonical(jwk, sort_keys=True)).digest())
+
+
+BANKS = extended(
+    {"15.1": BANK_15_1, "15.2": BANK_15_2, "15.3": BANK_15_3},
+    wrong={
+        "15.1": (
+            Wrong("htu-prefix", htu_compared(lambda htu, url: url.startswith(htu)), "a prefix"),
+            Wrong("htu-lower-cased", htu_compared(lambda h, u: h.lower() == u.lower()), "/API/"),
+            Wrong(
+                "htu-path-only",
+                htu_compared(lambda h, u: urlsplit(h).path == urlsplit(u).path),
+                "https://evil.example",
+            ),
+            Wrong(
+                "htu-trailing-slash-trimmed",
+                htu_compared(lambda h, u: h.rstrip("/") == u.rstrip("/")),
+                "a trailing slash",
+            ),
+            Wrong(
+                "htu-without-scheme",
+                htu_compared(lambda h, u: h.split("://")[-1] == u.split("://")[-1]),
+                "plain http",
+            ),
+            Wrong("ten-minutes-back", verifier(max_age=600), "10 minutes ago"),
+            Wrong("two-minutes-ahead", verifier(leeway=300), "2 minutes ahead"),
+            Wrong("ath-only-if-present", claim_optional("ath"), "without ath"),
+            Wrong("jti-only-if-present", claim_optional("jti"), "without jti"),
+            Wrong("cache-of-ten", Forgetful(10), "30 proofs later"),
+            Wrong("jkt-prefix", jkt_compared(lambda a, b: a[:20] == str(b)[:20]), "last char"),
+            Wrong(
+                "jkt-case-folded", jkt_compared(lambda a, b: a.lower() == str(b).lower()), "case"
+            ),
+            Wrong("jkt-skipped-when-absent", jkt_compared(lambda a, b: not b or a == b), "None"),
+        ),
+        "15.2": (
+            Wrong("rfc-answer-for-any-rsa", rsa_from_the_rfc, "for the RSA key"),
+            Wrong("d-refused-for-ec-only", d_refused_for_ec_only, "holds 'd'"),
+            Wrong("known-decoys-dropped", known_decoys_dropped, "hash only the required members"),
+            Wrong("oct-key-thumbprinted", oct_thumbprinted, "symmetric (oct)"),
+        ),
+    },
+    right={
+        "15.1": (
+            Right("wider-but-sane-window", verifier(max_age=120, leeway=10)),
+            Right(
+                "htu-normalised-by-hand",
+                htu_compared(lambda h, u: dpop.normalize_htu(h) == dpop.normalize_htu(u)),
+            ),
+        ),
+        "15.2": (Right("sort-keys-public-only", sort_keys_and_public_only),),
+    },
+)
 test_wrong_answer_is_refused, test_right_answer_is_accepted = bank_tests(BANKS)
 
 

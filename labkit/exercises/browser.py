@@ -14,6 +14,7 @@ every state-changing method.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from typing import Any
 
@@ -86,26 +87,52 @@ def _cookie(answer: Any) -> str | None:
         )
     if "expires" in attributes:
         return "use Max-Age, not Expires (Expires is read on the client's clock)"
-    if "max-age" in attributes:
-        try:
-            age = int(attributes["max-age"])
-        except ValueError:
-            return f"Max-Age must be a number of seconds, not {attributes['max-age']!r}"
-        if age > lifetime:
-            return (
-                f"Max-Age={age} outlives the token ({lifetime} s): a stale token in the jar helps "
-                "nobody but a thief; use the token's lifetime"
-            )
-    for evil in (f"{token}; Domain=attacker.example", f"{token}\r\nSet-Cookie: admin=1"):
+    problem = _max_age(attributes.get("max-age"), lifetime)
+    if problem is not None:
+        return problem
+    for evil in (
+        f"{token}; Domain=attacker.example",
+        f"{token}\r\nSet-Cookie: admin=1",
+        f"{token}; Domain=attacker.example; SameSite=None",
+    ):
         try:
             injected = answer(evil, lifetime)
         except Exception:  # refusing is right: the token is not a token
             continue
-        if isinstance(injected, str) and ("attacker.example" in injected or "\n" in injected):
+        if not isinstance(injected, str):
+            continue
+        # As a browser reads it: the same name and attributes as the honest cookie, or the
+        # 'token' smuggled attributes in (an escaped or trimmed token is harmless).
+        if "\r" in injected or "\n" in injected or _attributes(injected)[::2] != (name, attributes):
             return (
                 "a 'token' with '; Domain=attacker.example' (or a line break) went into your "
                 "header as attributes: refuse anything but base64url and dots"
             )
+    return None
+
+
+def _max_age(text: str | None, lifetime: int) -> str | None:
+    """Max-Age as RFC 6265bis section 5.6.2 reads it: ASCII digits (an optional '-'), or ignored."""
+    if text is None:
+        return (
+            "set Max-Age to the token's lifetime: without it the cookie lasts the whole "
+            "browser session, which browsers restore for days"
+        )
+    if not re.fullmatch(r"-?[0-9]+", text):
+        return (
+            f"Max-Age={text} is not a number of seconds to a browser (digits only), so it "
+            "ignores it and keeps the cookie for the whole session"
+        )
+    age = int(text)
+    if age <= 0:
+        return (
+            f"Max-Age={age} makes the browser delete the cookie at once: use the token's lifetime"
+        )
+    if age > lifetime:
+        return (
+            f"Max-Age={age} outlives the token ({lifetime} s): a stale token in the jar helps "
+            "nobody but a thief; use the token's lifetime"
+        )
     return None
 
 
@@ -143,6 +170,21 @@ def _fingerprint(answer: Any) -> str | None:
             False,
         ),
         ("the fingerprint under another name", claims, {"__Secure-Fgp": fingerprint}, False),
+        (
+            "a token whose fgp is empty",
+            {"sub": "alice", "fgp": ""},
+            {FINGERPRINT_COOKIE: fingerprint},
+            False,
+        ),
+        *(
+            (
+                f"a cookie whose SHA-256 differs from fgp in hex digit {i + 1} of 64 only",
+                {"sub": "alice", "fgp": _one_digit_off(claims["fgp"], i)},
+                {FINGERPRINT_COOKIE: fingerprint},
+                False,
+            )
+            for i in (0, 31, 63)
+        ),
     )
     for what, given_claims, cookies, expected in cases:
         try:
@@ -158,8 +200,22 @@ def _fingerprint(answer: Any) -> str | None:
             return f"return True or False, not {type(got).__name__}"
         if got != expected:
             verdict = "accepted" if got else "refused"
-            return f"with {what}, your check {verdict} the request"
+            return f"with {what}, your check {verdict} the request{_whole_hash(what, got)}"
     return None
+
+
+def _one_digit_off(digest: str, i: int) -> str:
+    """``digest`` (hex) with hex digit ``i`` changed: a hash that matches in every other place."""
+    return digest[:i] + format((int(digest[i], 16) + 1) % 16, "x") + digest[i + 1 :]
+
+
+def _whole_hash(what: str, accepted: bool) -> str:
+    if accepted and "hex digit" in what:
+        return (
+            ": compare all 64 hex digits (hmac.compare_digest on the whole hexdigest); against "
+            "a shorter compare a thief searches for a value whose hash matches"
+        )
+    return ""
 
 
 # 14.3 · the CSRF check ---------------------------------------------------------------------------
@@ -201,6 +257,13 @@ def _csrf(answer: Any) -> str | None:
         ("POST from the same host without the port", "POST", "http://127.0.0.1", token, False),
         ("POST from a look-alike origin", "POST", f"{api}.evil.example", token, False),
         (
+            "POST from another host on the API's port",
+            "POST",
+            f"http://localhost:{port}",
+            token,
+            False,
+        ),
+        (
             "POST over https to the same host and port",
             "POST",
             f"https://127.0.0.1:{port}",
@@ -211,9 +274,14 @@ def _csrf(answer: Any) -> str | None:
         ("POST with an empty CSRF token", "POST", api, "", False),
         ("POST with a different CSRF token", "POST", api, secrets.token_urlsafe(32), False),
     ]
+    claims = {what: claim for what, *_ in cases}
+    for i in (0, 31, 63):
+        what = f"POST with a CSRF token whose SHA-256 differs from the claim in hex digit {i + 1}"
+        cases.append((what, "POST", api, token, False))
+        claims[what] = _one_digit_off(claim, i)
     for what, method, origin, header, expected in cases:
         try:
-            got = answer(method, origin, header, claim, api)
+            got = answer(method, origin, header, claims[what], api)
         except Exception as exc:
             return f"{what}: your function raised {type(exc).__name__}; answer False instead"
         if got is None:
@@ -222,7 +290,7 @@ def _csrf(answer: Any) -> str | None:
             return f"return True or False, not {type(got).__name__}"
         if got != expected:
             verdict = "allowed" if got else "refused"
-            return f"{what}: your check {verdict} it"
+            return f"{what}: your check {verdict} it{_whole_hash(what, got)}"
     return None
 
 

@@ -17,7 +17,7 @@ import secrets
 import time
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from labkit import algorithms, dpop, keys, tokens
 from labkit.errors import InvalidTokenError
@@ -44,11 +44,11 @@ def _verifier(answer: Any) -> str | None:
             key, kw.pop("htm", "GET"), kw.pop("htu", _URL), access_token=kw.pop("at", token), **kw
         )
 
-    def call(proof: str, url: str = _URL) -> tuple[str, Any]:
+    def call(proof: str, url: str = _URL, bound: str | None = jkt, at: float = now) -> tuple:
         try:
-            result = answer(proof, "GET", url, token, jkt, now)
-        except InvalidTokenError:
-            return "refused", None
+            result = answer(proof, "GET", url, token, bound, at)
+        except InvalidTokenError as exc:
+            return "refused", exc
         except Exception as exc:  # the learner's code may raise anything
             return "other", exc
         return "accepted", result
@@ -57,53 +57,189 @@ def _verifier(answer: Any) -> str | None:
     for proof, url in ((first, _URL), (made(), _URL + "?page=2")):
         verdict, result = call(proof, url)
         if verdict != "accepted":
-            why = f"raised {type(result).__name__}: {result}" if result else "raised"
-            return f"a valid proof was refused ({why}); only refuse what RFC 9449 4.3 refuses"
+            return (
+                f"a valid proof was refused ({type(result).__name__}: {result}); only refuse "
+                "what RFC 9449 4.3 refuses"
+            )
         if result is None:
             return NOT_ATTEMPTED
     header, claims = (tokens.parse(first).header, tokens.parse(first).payload)
-    for label, proof in (
-        ("the same proof a second time (a replay)", first),
-        ("a proof for another URL", made(htu="https://api.labkit.local/api/admin")),
-        ("a proof for POST", made(htm="POST")),
-        ("a proof dated an hour ahead", made(iat=now + 3600)),
-        ("a proof made an hour ago", made(iat=now - 3600)),
-        ("an alg none proof with the victim's public jwk", _none_proof(header, claims)),
-        ("an HS256 proof with its secret in the jwk", _hmac_proof(header, claims)),
-        ("a proof whose jwk holds the private key", _private_jwk_proof(victim, header, claims)),
-        ("a proof made for another access token", made(at=token + "x")),
-        ("a proof signed by another key than cnf.jkt", made(thief)),
-        ("a proof typed JWT, not dpop+jwt", _retyped(victim, header, claims)),
+    for label, proof, bound, why in _attacks(
+        made, victim, thief, header, claims, first, jkt, token
     ):
-        verdict, result = call(proof)
+        verdict, result = call(proof, bound=bound)
         if verdict == "accepted":
-            return f"your verifier accepted {label}: {_why(label)}"
+            return f"your verifier accepted {label}: {why}"
         if verdict == "other":
             return (
                 f"{label} raised {type(result).__name__}: refuse with labkit.InvalidTokenError "
                 "(or a subclass), so a caller can tell a bad proof from a bug"
             )
-    verdict, result = call(made())
-    if verdict != "accepted":
-        return "after the attacks, a fresh valid proof was refused: refuse proofs, not the client"
+    for _ in range(30):  # an honest client's next requests, then the first proof again
+        verdict, result = call(made())
+        if verdict != "accepted":
+            return (
+                "after the attacks, a fresh valid proof was refused "
+                f"({type(result).__name__}: {result}): refuse proofs, not the client"
+            )
+    verdict, result = call(first, at=now + 30)
+    if verdict == "accepted":
+        return (
+            "your verifier accepted the first proof again, 30 s and 30 proofs later (still inside "
+            "its iat window): remember every jti for as long as its proof could be accepted, "
+            "however many come in between (section 11.1)"
+        )
     return None
 
 
-def _why(label: str) -> str:
-    reasons = {
-        "replay": "remember each jti (labkit.dpop.ReplayCache) and refuse it when seen again",
-        "URL": "compare htu with the request's URL (section 4.3 item 9)",
-        "POST": "compare htm with the request's method (item 8)",
-        "ahead": "refuse an iat beyond a few seconds of clock skew (section 11.1)",
-        "ago": "accept a proof only briefly after its iat (section 11.1)",
-        "none": "the alg must be an asymmetric one you allow, never none (section 11.6)",
-        "HS256": "HMAC proves nothing about a key pair: asymmetric algorithms only (4.2)",
-        "private": "the jwk must hold no private member (item 7)",
-        "access token": "check ath, the hash of the presented token (item 12)",
-        "another key": "compare the proof key's thumbprint with the token's cnf.jkt (item 12)",
-        "typed": "typ must be dpop+jwt (item 4, section 11.5)",
-    }
-    return next(text for key, text in reasons.items() if key in label)
+def _attacks(
+    made: Any,
+    victim: Any,
+    thief: Any,
+    header: dict[str, Any],
+    claims: dict[str, Any],
+    first: str,
+    jkt: str,
+    token: str,
+) -> list[tuple[str, str, str | None, str]]:
+    """(what it is, the proof, the jkt the token carries, why it must be refused)."""
+    now, host = claims["iat"], "https://api.labkit.local"
+    off_by_one = jkt[:-1] + ("A" if jkt[-1] != "A" else "B")
+    htu = "compare htu with the request's URL, whole, after RFC 3986 normalisation (item 9)"
+    return [
+        (
+            "the same proof a second time (a replay)",
+            first,
+            jkt,
+            "remember each jti (labkit.dpop.ReplayCache) and refuse it when seen again",
+        ),
+        (
+            "a proof for another URL",
+            made(htu=f"{host}/api/admin"),
+            jkt,
+            "compare htu with the request's URL (section 4.3 item 9)",
+        ),
+        (f"a proof for {host}/api, a prefix of the URL", made(htu=f"{host}/api"), jkt, htu),
+        (f"a proof for {_URL}/ (a trailing slash)", made(htu=_URL + "/"), jkt, htu),
+        (
+            f"a proof for {host}/API/PROFILE (paths are case-sensitive)",
+            made(htu=f"{host}/API/PROFILE"),
+            jkt,
+            htu,
+        ),
+        (
+            "a proof for the same path on https://evil.example",
+            made(htu="https://evil.example/api/profile"),
+            jkt,
+            htu + ": another server's proof must not work here",
+        ),
+        (
+            "a proof for the same URL over plain http",
+            made(htu=_URL.replace("https", "http", 1)),
+            jkt,
+            htu,
+        ),
+        (
+            "a proof for POST",
+            made(htm="POST"),
+            jkt,
+            "compare htm with the request's method (item 8)",
+        ),
+        (
+            "a proof dated an hour ahead",
+            made(iat=now + 3600),
+            jkt,
+            "refuse an iat beyond a few seconds of clock skew (section 11.1)",
+        ),
+        (
+            "a proof dated 2 minutes ahead",
+            made(iat=now + 120),
+            jkt,
+            "allow seconds of clock skew, not minutes: a pre-made proof is an attacker's (11.2)",
+        ),
+        (
+            "a proof made an hour ago",
+            made(iat=now - 3600),
+            jkt,
+            "accept a proof only briefly after its iat (section 11.1)",
+        ),
+        (
+            "a proof made 10 minutes ago",
+            made(iat=now - 600),
+            jkt,
+            "accept a proof for a minute or so after its iat, not for many (section 11.1)",
+        ),
+        (
+            "an alg none proof with the victim's public jwk",
+            _none_proof(header, claims),
+            jkt,
+            "the alg must be an asymmetric one you allow, never none (section 11.6)",
+        ),
+        (
+            "an HS256 proof with its secret in the jwk",
+            _hmac_proof(header, claims),
+            jkt,
+            "HMAC proves nothing about a key pair: asymmetric algorithms only (4.2)",
+        ),
+        (
+            "a proof whose jwk holds the private key",
+            _private_jwk_proof(victim, header, claims),
+            jkt,
+            "the jwk must hold no private member (item 7)",
+        ),
+        (
+            "a proof made for another access token",
+            made(at=f"{token}x"),
+            jkt,
+            "check ath, the hash of the presented token (item 12)",
+        ),
+        (
+            "a proof signed by another key than cnf.jkt",
+            made(thief),
+            jkt,
+            "compare the proof key's thumbprint with the token's cnf.jkt (item 12)",
+        ),
+        (
+            "the victim's proof, for a token whose cnf.jkt differs in its last character",
+            made(),
+            off_by_one,
+            "compare the thumbprint with cnf.jkt whole and exactly",
+        ),
+        (
+            "the victim's proof, for a token whose cnf.jkt is in another case",
+            made(),
+            jkt.swapcase(),
+            "compare the thumbprint with cnf.jkt exactly: base64url is case-sensitive",
+        ),
+        (
+            "a proof for a token without cnf.jkt (jkt None)",
+            made(),
+            None,
+            "a token bound to no key must not pass as DPoP-bound: no jkt, no access (section 7.1)",
+        ),
+        *(
+            (
+                f"a proof without {name}",
+                _without(victim, header, claims, name),
+                jkt,
+                f"section 4.2 requires {name}: refuse a proof without it, never skip its check",
+            )
+            for name in ("ath", "jti", "iat", "htu", "htm")
+        ),
+        (
+            "a proof typed JWT, not dpop+jwt",
+            _retyped(victim, header, claims),
+            jkt,
+            "typ must be dpop+jwt (item 4, section 11.5)",
+        ),
+    ]
+
+
+def _without(key: Any, header: dict[str, Any], claims: dict[str, Any], name: str) -> str:
+    claims = {**claims, "jti": secrets.token_urlsafe(16)}
+    claims.pop(name)
+    signature = algorithms.sign("ES256", key, tokens.signing_input(header, claims))
+    return tokens.encode(header, claims, signature)
 
 
 def _resigned(key: Any, header: dict[str, Any], claims: dict[str, Any], alg: str = "ES256") -> str:
@@ -162,12 +298,17 @@ _RFC_JWKS = (
 def _thumbprint(answer: Any) -> str | None:
     if not callable(answer):
         return "pass your function itself (no parentheses)"
-    fresh = [ec.generate_private_key(ec.SECP256R1()), ed25519.Ed25519PrivateKey.generate()]
+    fresh = [
+        ec.generate_private_key(ec.SECP256R1()),
+        ed25519.Ed25519PrivateKey.generate(),
+        rsa.generate_private_key(public_exponent=65537, key_size=2048),
+    ]
     cases = [*_RFC_JWKS]
     for key in fresh:
         jwk = keys.to_jwk(key.public_key(), kid=secrets.token_hex(4), alg=None, use="sig")
-        alg = "ES256" if jwk["kty"] == "EC" else "EdDSA"
-        decoyed = dict(reversed(list({**jwk, "alg": alg, "key_ops": ["verify"]}.items())))
+        alg = {"EC": "ES256", "OKP": "EdDSA"}.get(jwk["kty"], "PS256")
+        decoys = {"alg": alg, "key_ops": ["verify"], "ext": True}  # as WebCrypto exports it
+        decoyed = dict(reversed(list({**jwk, **decoys}.items())))
         cases.append((decoyed, keys.thumbprint(key.public_key())))
     for jwk, expected in cases:
         got = answer(dict(jwk))
@@ -177,15 +318,23 @@ def _thumbprint(answer: Any) -> str | None:
             return f"return the thumbprint as a str, not {type(got).__name__}"
         if got != expected:
             return f"for the {jwk['kty']} key {_shown_jwk(jwk)} you gave {got!r}: {_hint(got)}"
-    private = keys.to_jwk(fresh[0], private=True, use=None)
-    try:
-        got = answer(private)
-    except Exception:  # any refusal will do here
-        return None
-    return (
-        f"you computed {got!r} for a JWK that holds 'd', the private key: refuse it, a token "
-        "must never be bound to a key whose private half travels in the open"
-    )
+    secret = {"kty": "oct", "k": tokens.b64url_encode(secrets.token_bytes(32))}
+    for private in (*(keys.to_jwk(key, private=True, use=None) for key in fresh), secret):
+        try:
+            got = answer(private)
+        except Exception:  # any refusal will do here
+            continue
+        if private["kty"] == "oct":
+            return (
+                f"you computed {got!r} for a symmetric (oct) JWK, whose 'k' is the secret "
+                "itself: refuse it, a token is bound to a public key (RFC 9449 section 6.1)"
+            )
+        return (
+            f"you computed {got!r} for an {private['kty']} JWK that holds 'd', the private key: "
+            "refuse it, a token must never be bound to a key whose private half travels in "
+            "the open"
+        )
+    return None
 
 
 def _shown_jwk(jwk: dict[str, Any]) -> str:

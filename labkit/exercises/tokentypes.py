@@ -171,10 +171,23 @@ def _access_cases() -> list[Case]:
             "check aud is exactly labkit-api",
         ),
         (
+            "an access token for labkit-api-staging",
+            _sign(_access(aud=f"{API}-staging")),
+            False,
+            "compare aud with labkit-api as a whole string: another API's name only contains it",
+        ),
+        (
             "an access token whose iss is https://evil.example",
             _sign(_access(iss="https://evil.example")),
             False,
             "check iss is the lab's provider",
+        ),
+        (
+            f"an access token of another tenant, iss {ISSUER}/tenant-2 (same provider key)",
+            _sign(_access(iss=f"{ISSUER}/tenant-2")),
+            False,
+            "compare iss exactly (OIDC Core 3.1.3.7 item 2): a prefix match lets every tenant "
+            "of a multi-tenant provider in",
         ),
         (
             "an access token that expired 5 minutes ago",
@@ -226,6 +239,14 @@ def _mixup_cases() -> list[Case]:
             _sign(_access(iss=None)),
             False,
             "without iss there is no telling whose keys apply",
+        ),
+        (
+            f"a token that says iss '{PARTNER_ISSUER}/' (a trailing slash), signed with the "
+            "partner's key",
+            _sign({**theirs, "iss": f"{PARTNER_ISSUER}/"}, issuer="partner"),
+            False,
+            "compare iss exactly with a trusted issuer's name (OIDC Core 3.1.3.7 item 2): a "
+            "trimmed or lower-cased iss is another issuer's name",
         ),
         (
             "an ID token of the lab's provider with aud labkit-api",
@@ -291,6 +312,24 @@ def _nonce_cases(nonce: str) -> list[Case]:
             "compare the whole nonce for equality, not a prefix or substring",
         ),
         (
+            "an ID token whose nonce is this one with its case swapped",
+            _sign(_id_claims(nonce.swapcase()), "JWT"),
+            False,
+            "compare the nonce exactly, case and all: it is an opaque string",
+        ),
+        (
+            "an ID token whose nonce is this one plus a space",
+            _sign(_id_claims(nonce + " "), "JWT"),
+            False,
+            "compare the nonce exactly: no trimming",
+        ),
+        (
+            "an ID token whose nonce is empty",
+            _sign(_id_claims(""), "JWT"),
+            False,
+            "an empty nonce is not this login's nonce: compare it, do not test it for truth",
+        ),
+        (
             "an ID token whose nonce is [this nonce]",
             _sign(_id_claims([nonce]), "JWT"),  # type: ignore[arg-type]
             False,
@@ -303,10 +342,24 @@ def _nonce_cases(nonce: str) -> list[Case]:
             "check aud is your client_id, labkit-notebook",
         ),
         (
+            "an ID token for labkit-notebook-evil (with this nonce)",
+            _sign(_id_claims(nonce, aud=f"{CLIENT}-evil", azp=f"{CLIENT}-evil"), "JWT"),
+            False,
+            "compare aud with labkit-notebook as a whole string: a client whose id contains "
+            "yours is another client",
+        ),
+        (
             "an access token typed at+jwt with aud labkit-notebook and this nonce",
             _sign(_id_claims(nonce), "at+jwt"),
             False,
             "an at+jwt token is an access token, never an ID token (RFC 9068 2.1)",
+        ),
+        (
+            "an access token typed application/at+jwt with aud labkit-notebook and this nonce",
+            _sign(_id_claims(nonce), "application/at+jwt"),
+            False,
+            "at+jwt is an access token in any case, with or without application/ "
+            "(RFC 7515 4.1.9): never an ID token",
         ),
         (
             "an ID token that expired 5 minutes ago",
@@ -319,6 +372,16 @@ def _nonce_cases(nonce: str) -> list[Case]:
             _sign(_id_claims(nonce, iss="https://evil.example"), "JWT"),
             False,
             "check iss",
+        ),
+        (
+            "an ID token for partner-dashboard and labkit-notebook, azp partner-dashboard",
+            _sign(
+                _id_claims(nonce, aud=["partner-dashboard", CLIENT], azp="partner-dashboard"),
+                "JWT",
+            ),
+            False,
+            "being in aud is not enough: an ID token with several audiences was issued to its "
+            "azp, and azp must be your client_id (OIDC Core 3.1.3.7 items 3 to 5)",
         ),
     ]
 
