@@ -160,7 +160,7 @@ NOTEBOOKS = (
         25,
         20,
         "A stolen bearer token against a DPoP-bound one; a proof by hand; the gateway's checks "
-        "(RFC 9449 4.3), replay cache and nonces; six attacks proven twice; mTLS (RFC 8705).",
+        "(RFC 9449 4.3), replay cache and nonces; seven attacks proven twice; mTLS (RFC 8705).",
     ),
 )
 
