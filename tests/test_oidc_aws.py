@@ -53,3 +53,18 @@ def test_http_authorizer_from_the_discovery_document() -> None:
         assert made.check(token["access_token"], (), clock).ok
         assert made.keys.fetches == 1  # fetched from jwks_uri over HTTP
         assert made.check(token["id_token"], (), clock).status == 401
+
+
+def test_the_http_api_mode_is_set_up_from_the_discovery_document() -> None:
+    """serve(mode="jwt") builds its authorizer as AWS does: issuer and jwks_uri from the document,
+    keys over real HTTP (the same document the REST mode and authlib read)."""
+    clock = FrozenClock(1_767_258_000)
+    with serve("hardened", mode="jwt", clock=clock) as api:
+        document = requests.get(f"{api.url}/.well-known/openid-configuration", timeout=5).json()
+        jwt = api.gateway.jwt
+        assert isinstance(jwt, JwtAuthorizer) and jwt.issuer == document["issuer"]
+        assert jwt.jwks != api.idp.jwks  # not handed the IdP's keys in-process
+        assert jwt.keys.fetches == 0  # nothing fetched until a token needs a key
+        token = oidc.code_flow(api.url)["access_token"]
+        assert call(api, "/api/profile", token) == 200
+        assert jwt.keys.fetches == 1  # from jwks_uri, over HTTP

@@ -273,7 +273,7 @@ def serve(
 def publish(lab: Lab, url: str, *, discover: bool = True) -> None:
     """Tell the IdP where its keys are served; a REST JWT authorizer discovers them now.
 
-    AWS reads the issuer's discovery document when the authorizer is created;
+    AWS reads the issuer's discovery document when either JWT authorizer is created;
     here the server's URL is known only once it listens, so discovery runs
     then (``discover=False``: at the first request, for a server not yet
     serving), over real HTTP through ``labkit.outbound``; in ``serve`` a
@@ -285,6 +285,10 @@ def publish(lab: Lab, url: str, *, discover: bool = True) -> None:
         jwt.locate(lab.idp.issuer, url)
         if discover:
             jwt.discover()
+    elif isinstance(jwt, JwtAuthorizer) and discover:  # as AWS creates it: from the document
+        lab.gateway.jwt = JwtAuthorizer.from_discovery(
+            url, jwt.audience, jwks_max_age=jwt.jwks_max_age, algorithms=jwt.algorithms
+        )
 
 
 def listen(
