@@ -25,22 +25,13 @@ import pytest
 from labserver import ROOT, jupyter_lab
 
 from labkit import algorithms, keys
+from labkit.browser import CHROMIUM, CHROMIUM_ARGS  # one launch recipe for every browser test
 
-CHROMIUM = Path("/usr/bin/chromium")
 NOTEBOOK = ROOT / "notebooks" / "01-token-anatomy.ipynb"
 SCREENSHOT = ROOT / "test-output" / "browser-inspector.png"
 EMOJI_SHOT = ROOT / "test-output" / "browser-emoji.png"
 CHECK_MARK = "\u2705"  # ✅, the start of every "correct" verdict
 NO_GLYPH = "\U0010fffd"  # a private-use character no font draws: the missing-glyph box
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 60_000
 NAME = "Ada Lovelace"  # a claim no stored output of notebook 01 contains
 
