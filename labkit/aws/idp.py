@@ -319,15 +319,9 @@ class IdentityProvider:
 
         Exactly one scrypt per attempt, of the presented password, with the
         same parameters for a known user, an unknown one, a wrong password
-        and the right one; the comparison is ``hmac.compare_digest``.
+        and the right one (``authenticate``); the comparison is ``hmac.compare_digest``.
         """
-        name = _text(username, "username")
-        presented = _text(password, "password")
-        user = self.users.get(name)
-        credential = self._credentials.get(name, _NO_SUCH_USER)
-        supplied = _kdf(presented, credential.salt)
-        if not hmac.compare_digest(credential.digest, supplied) or user is None:
-            raise IdpError(401, "invalid username or password")
+        user = self.authenticate(username, password)
         scopes = self._granted(user, scope)
         with self._lock:
             self._prune()
