@@ -1,0 +1,126 @@
+"""Red-team regressions for the OIDC provider, DPoP and browser-carried tokens.
+
+Each test names the attack that got through (or crashed) before its fix; the
+fix closes the class of bug at its boundary, so each test probes the class,
+not just the one input that found it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+import requests
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from labkit import dpop, oidc
+from labkit.aws import FrozenClock, serve
+from labkit.aws.idp import IdentityProvider
+
+KEY = ec.generate_private_key(ec.SECP256R1())
+ALICE = {"username": "alice", "password": "wonderland"}
+
+
+# DPoP: a bound token must not reach the authorizer as a bearer token by another road --------------
+
+
+def test_a_bound_token_in_another_identity_source_is_refused(clock: FrozenClock) -> None:
+    """Before: a REST TOKEN authorizer reading ``X-Token`` let ``X-Token: Bearer <bound>`` in
+    without any proof (the DPoP step looked at ``Authorization`` only): 200, RFC 9449 7.2 broken.
+    """
+    sources = ("method.request.header.X-Token",)
+    with serve("hardened", clock=clock, identity_sources=sources) as api:
+        client = dpop.Client(KEY, clock=clock)
+        login = client.request("POST", f"{api.url}/login", json=ALICE)
+        bound = login.json()["access_token"]
+        assert login.json()["token_type"] == "DPoP"
+        plain = requests.post(f"{api.url}/login", json=ALICE, timeout=10).json()["access_token"]
+        url = f"{api.url}/api/profile"
+        # the unbound token still works through X-Token, so the route is really reachable:
+        assert requests.get(url, headers={"X-Token": f"Bearer {plain}"}, timeout=10).ok
+        stolen = requests.get(url, headers={"X-Token": f"Bearer {bound}"}, timeout=10)
+        assert stolen.status_code == 401
+        assert 'error="invalid_token"' in stolen.headers["WWW-Authenticate"]
+        for smuggled in (  # a bound token riding along in a cookie, a 2nd Authorization, the query
+            {"X-Token": f"Bearer {plain}", "Cookie": f"a=1; __Host-access_token={bound}"},
+            {"X-Token": f"Bearer {plain}", "Authorization": f"Bearer {bound}"},
+        ):
+            assert requests.get(url, headers=smuggled, timeout=10).status_code == 401
+        assert requests.get(url, headers={"X-Token": bound}, timeout=10).status_code == 401
+
+
+# OIDC: refresh-token reuse detection must survive a full store ------------------------------------
+
+NOTEBOOK = {"client_id": "labkit-notebook", "redirect_uri": "http://127.0.0.1/callback"}
+
+
+def code_login(idp: IdentityProvider) -> dict[str, Any]:
+    """The code flow in-process: authorize (alice), redeem with the verifier."""
+    verifier = secrets.token_urlsafe(48)
+    location = idp.oidc.authorize(
+        {
+            **NOTEBOOK,
+            "response_type": "code",
+            "scope": "openid profile",
+            "code_challenge": oidc.s256(verifier),
+            "code_challenge_method": "S256",
+            **ALICE,
+        }
+    )
+    code = location.split("code=")[1].split("&")[0]
+    form = {**NOTEBOOK, "grant_type": "authorization_code", "code": code}
+    return idp.oidc.token({**form, "code_verifier": verifier})
+
+
+def refresh(idp: IdentityProvider, token: str, client_id: str = "labkit-notebook") -> Any:
+    return idp.oidc.token(
+        {"grant_type": "refresh_token", "client_id": client_id, "refresh_token": token}
+    )
+
+
+def test_filling_the_grant_store_does_not_erase_a_used_refresh_token(
+    clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: at half of MAX_GRANTS the prune dropped every *used* refresh token, so after a
+    few logins (anyone can log in as the demo users) a stolen token's second use was merely
+    "unknown" and the thief's rotated token kept working: reuse detection, evicted."""
+    monkeypatch.setattr(oidc, "MAX_GRANTS", 8)
+    idp = IdentityProvider(clock=clock)
+    first = code_login(idp)["refresh_token"]
+    second = refresh(idp, first)["refresh_token"]  # the thief refreshed first
+    for _ in range(3):  # the store fills past MAX_GRANTS // 2: pruning runs
+        code_login(idp)
+    with pytest.raises(oidc.OAuthError, match="reused: the grant is revoked"):
+        refresh(idp, first)  # the victim's copy comes back
+    with pytest.raises(oidc.OAuthError, match="unknown refresh token"):
+        refresh(idp, second)  # the whole grant ended
+
+
+def test_a_grant_remembers_a_bounded_number_of_used_refresh_tokens(clock: FrozenClock) -> None:
+    idp = IdentityProvider(clock=clock)
+    tokens_ = [code_login(idp)["refresh_token"]]
+    for _ in range(oidc.MAX_USED_REFRESH + 5):
+        tokens_.append(refresh(idp, tokens_[-1])["refresh_token"])
+    assert len(idp.oidc._stores.grants) == oidc.MAX_USED_REFRESH + 1  # bounded per grant
+    with pytest.raises(oidc.OAuthError, match="unknown refresh token"):
+        refresh(idp, tokens_[0])  # too old to remember: refused, without revoking
+    with pytest.raises(oidc.OAuthError, match="reused"):
+        refresh(idp, tokens_[-2])  # a recent one: the grant is revoked
+    with pytest.raises(oidc.OAuthError, match="unknown"):
+        refresh(idp, tokens_[-1])
+
+
+def test_a_full_store_answers_429_without_burning_the_refresh_token_or_code(
+    clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: a refresh at capacity marked the token used, then answered 429; the client's
+    retry was then a "reuse" and revoked its own grant."""
+    idp = IdentityProvider(clock=clock)
+    token = code_login(idp)["refresh_token"]
+    monkeypatch.setattr(oidc, "MAX_GRANTS", len(idp.oidc._stores.grants))
+    with pytest.raises(oidc.OAuthError) as full:
+        refresh(idp, token)
+    assert full.value.status == 429
+    monkeypatch.setattr(oidc, "MAX_GRANTS", 10_000)
+    assert refresh(idp, token)["refresh_token"]  # the retry works: nothing was spent
