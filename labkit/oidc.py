@@ -50,6 +50,7 @@ __all__ = [
     "DEMO_CLIENTS",
     "MAX_CODES",
     "MAX_GRANTS",
+    "MAX_USED_REFRESH",
     "Client",
     "OAuthError",
     "OidcProvider",
@@ -69,7 +70,12 @@ section 4.1.2; a minute is plenty for a client that redeems it at once)."""
 MAX_CODES = 1_000
 """Unredeemed codes kept; at capacity ``authorize`` answers 429 (temporarily_unavailable)."""
 MAX_GRANTS = 10_000
-"""Live OIDC refresh tokens kept; at capacity the token endpoint answers 429."""
+"""OIDC refresh tokens kept (live ones, and used ones for reuse detection); at capacity the
+token endpoint answers 429."""
+MAX_USED_REFRESH = 16
+"""Used refresh tokens remembered per grant, so presenting one again revokes the grant. Older
+ones are forgotten (then refused as unknown): a grant holds at most this many plus its live one,
+and pruning never drops a used one early, so filling the store cannot erase a theft's trace."""
 MAX_PARAM = 512
 """The longest parameter value accepted (a redirect URI, a nonce, a state...)."""
 
@@ -185,6 +191,7 @@ class _Stores:
     codes: dict[str, _Code] = field(default_factory=dict)  # hash of the code -> the code
     redeemed: dict[str, tuple[float, str]] = field(default_factory=dict)  # hash -> (exp, family)
     grants: dict[str, _Grant] = field(default_factory=dict)  # hash of a refresh token -> grant
+    families: dict[str, list[str]] = field(default_factory=dict)  # family -> hashes, oldest 1st
 
 
 _LOGIN_PAGE = """<!doctype html>
@@ -502,6 +509,8 @@ class OidcProvider:
         now = self.idp.clock()
         with self._lock:
             self._prune(now)
+            if len(self._stores.grants) >= MAX_GRANTS:  # before the code is spent: it may retry
+                raise OAuthError("temporarily_unavailable", f"{MAX_GRANTS} grants are live", 429)
             record = self._stores.codes.pop(digest, None)
             if record is None:
                 spent = self._stores.redeemed.get(digest)
@@ -536,9 +545,10 @@ class OidcProvider:
             if now >= grant.expires:
                 raise OAuthError("invalid_grant", "the refresh token has expired")
             self._prune(now)
-            grant.used = True
             client = self.clients[grant.client_id]
-            return self._issue(grant.sub, client, grant.scopes, grant.family, None, None)
+            answer = self._issue(grant.sub, client, grant.scopes, grant.family, None, None)
+            grant.used = True  # only once the next token exists: a 429 must not burn this one
+            return answer
 
     def _issue(
         self,
@@ -572,6 +582,10 @@ class OidcProvider:
         self._stores.grants[_digest(refresh)] = _Grant(
             sub, client.client_id, scopes, idp.clock() + idp.refresh_ttl, family
         )
+        chain = self._stores.families.setdefault(family, [])
+        chain.append(_digest(refresh))
+        while len(chain) > MAX_USED_REFRESH + 1:  # the newest one is the live one
+            self._stores.grants.pop(chain.pop(0), None)
         answer: dict[str, Any] = {
             "access_token": access,
             "token_type": "Bearer",
@@ -597,9 +611,8 @@ class OidcProvider:
 
     def _end_family(self, family: str) -> None:
         """Under the lock: every refresh token of the grant stops working."""
-        grants = self._stores.grants
-        for digest in [d for d, g in grants.items() if g.family == family]:
-            del grants[digest]
+        for digest in self._stores.families.pop(family, []):
+            self._stores.grants.pop(digest, None)
 
     def _prune(self, now: float) -> None:
         """Under the lock: drop expired codes, spent-code records and refresh tokens."""
@@ -611,9 +624,12 @@ class OidcProvider:
             stores.redeemed = {d: r for d, r in stores.redeemed.items() if r[0] > horizon}
             while len(stores.redeemed) >= MAX_CODES:  # still full: forget the oldest
                 stores.redeemed.pop(next(iter(stores.redeemed)))
-        if len(stores.grants) >= MAX_GRANTS // 2:
-            stores.grants = {
-                d: g for d, g in stores.grants.items() if g.expires > now and not g.used
+        if len(stores.grants) >= MAX_GRANTS // 2:  # used ones stay until expiry: reuse detection
+            stores.grants = {d: g for d, g in stores.grants.items() if g.expires > now}
+            stores.families = {
+                family: kept
+                for family, chain in stores.families.items()
+                if (kept := [d for d in chain if d in stores.grants])
             }
 
 
