@@ -495,7 +495,7 @@ class NonceSource:
         except MalformedTokenError:
             raw = b""
         issued = struct.unpack(">Q", raw[:8])[0] if len(raw) == 24 else -1
-        if issued < 0 or not hmac.compare_digest(self._make(issued), nonce):
+        if issued < 0 or not _same(self._make(issued), nonce):
             raise UseDpopNonceError(
                 "the proof's nonce was not issued by this server",
                 "a nonce is only accepted by the server that issued it (RFC 9449 section 9)",
@@ -597,7 +597,7 @@ def verify_proof(
         )
     clock = time.time() if now is None else float(now)
     _check_nonce(nonce, claims.get("nonce"))
-    _check_iat(claims["iat"], clock, max_age, leeway)
+    _check_iat(float(claims["iat"]), clock, max_age, leeway)
     if access_token is not None:
         _check_binding(claims, access_token, jkt, found)
     if replay is not None:
@@ -674,9 +674,25 @@ def _check_claims(claims: Mapping[str, Any], with_token: bool) -> None:
     for name in ("htm", "htu") + (("ath",) if with_token else ()):
         if not isinstance(claims[name], str):
             raise MalformedProofError(f"the proof's {name} must be a string")
-    iat = claims["iat"]
-    if isinstance(iat, bool) or not isinstance(iat, (int, float)) or not math.isfinite(iat):
-        raise MalformedProofError(f"the proof's iat must be a NumericDate, got {shown(iat)}")
+    if _numeric_date(claims["iat"]) is None:
+        raise MalformedProofError(
+            f"the proof's iat must be a NumericDate, got {shown(claims['iat'], 40)}"
+        )
+
+
+def _numeric_date(value: object) -> float | None:
+    """``value`` as seconds (RFC 7519 2: a finite JSON number), or None.
+
+    JSON integers have no size limit: ``1`` followed by 400 zeros is an int no float can hold,
+    and comparing or subtracting it crashed the check (a 5xx; kit's red-team finding).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 def _check_nonce(nonce: NonceSource | str | None, presented: object) -> None:
@@ -686,9 +702,7 @@ def _check_nonce(nonce: NonceSource | str | None, presented: object) -> None:
     if isinstance(nonce, NonceSource):
         nonce.check(presented)
         return
-    if not isinstance(presented, str) or not hmac.compare_digest(
-        presented.encode("utf-8", "replace"), nonce.encode("utf-8", "replace")
-    ):
+    if not isinstance(presented, str) or not _same(presented, nonce):
         raise UseDpopNonceError(
             "the proof's nonce is not the one this server sent",
             "RFC 9449 section 11.3: a proof without the nonce must not be accepted",
@@ -711,16 +725,27 @@ def _check_iat(iat: float, now: float, max_age: float, leeway: float) -> None:
 def _check_binding(
     claims: Mapping[str, Any], access_token: str, jkt: str | None, found: str
 ) -> None:
-    if not hmac.compare_digest(str(claims["ath"]), access_token_hash(access_token)):
+    if not _same(claims["ath"], access_token_hash(access_token)):
         raise ProofMismatchError(
             "the proof's ath is not the hash of this access token",
             "RFC 9449 section 7: a proof works with the one token it was made for",
         )
-    if not isinstance(jkt, str) or not hmac.compare_digest(jkt, found):
+    if not isinstance(jkt, str) or not _same(jkt, found):
         raise KeyBindingError(
             "the proof's key is not the key the access token is bound to (cnf.jkt)",
             "RFC 9449 section 6: the token works only with its own key",
         )
+
+
+def _same(presented: str, expected: str) -> bool:
+    """Constant-time equality of two strings of any characters.
+
+    ``hmac.compare_digest`` raises TypeError on a non-ASCII ``str`` (an ``ath`` of ``"\\x80"``
+    was a 5xx; kit's red-team finding), so both sides are compared as UTF-8 bytes.
+    """
+    return hmac.compare_digest(
+        presented.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def challenge(error: InvalidProofError | None = None, *, algs: Collection[str] = ALGORITHMS) -> str:

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from labkit import dpop, oidc
+from labkit import algorithms, dpop, oidc, tokens
 from labkit.aws import FrozenClock, serve
 from labkit.aws.idp import IdentityProvider
 
@@ -124,3 +126,71 @@ def test_a_full_store_answers_429_without_burning_the_refresh_token_or_code(
     assert full.value.status == 429
     monkeypatch.setattr(oidc, "MAX_GRANTS", 10_000)
     assert refresh(idp, token)["refresh_token"]  # the retry works: nothing was spent
+
+
+# DPoP: any proof claim type is a one-line 4xx ----------------------------------------------------
+
+NOW = 1_767_258_000
+URL = "http://127.0.0.1:8000/api/profile"
+
+
+def forged_proof(claims: dict[str, Any], key: Any = KEY) -> str:
+    """A proof signed by ``key`` with exactly these claims (any JSON values)."""
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": dpop.public_jwk(key)}
+    signature = algorithms.sign("ES256", key, tokens.signing_input(header, claims))
+    return tokens.encode(header, claims, signature)
+
+
+JSON_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=st.sampled_from(["iat", "jti", "htm", "htu", "ath", "nonce"]), value=JSON_VALUES)
+def test_any_claim_value_is_an_invalid_proof_never_a_crash(name: str, value: object) -> None:
+    """Before: ``iat`` = 10**400 (valid JSON) raised OverflowError, a 500 at the gateway."""
+    claims = {"jti": "j1", "htm": "GET", "htu": URL, "iat": NOW, name: value}
+    source = dpop.NonceSource(clock=lambda: NOW)
+    for options in ({}, {"nonce": source}, {"access_token": "a.b.c", "jkt": "x"}):
+        try:
+            dpop.verify_proof(forged_proof(claims), htm="GET", htu=URL, now=NOW, **options)
+        except dpop.InvalidProofError as exc:
+            assert "\n" not in exc.message
+
+
+CRASHERS = [("iat", 10**400), ("iat", -(10**400)), ("iat", 10**309), ("ath", "\x80"), ("ath", "é")]
+
+
+@pytest.mark.parametrize(("name", "value"), CRASHERS)
+def test_proofs_that_were_5xx_are_a_401_at_the_gateway_and_a_400_at_the_idp(
+    clock: FrozenClock, name: str, value: object
+) -> None:
+    """Before: a 500 (OverflowError for a huge iat, TypeError for a non-ASCII ath)."""
+    with serve("hardened", clock=clock) as api:
+        client = dpop.Client(KEY, clock=clock)
+        bound = client.request("POST", f"{api.url}/login", json=ALICE).json()["access_token"]
+        url = f"{api.url}/api/profile"
+        assert client.request("GET", url, access_token=bound).ok  # the nonce, and a baseline
+        proof = client.proof("GET", url, bound, extra={name: value})
+        answer = requests.get(
+            url, headers={"Authorization": f"DPoP {bound}", "DPoP": proof}, timeout=10
+        )
+        assert answer.status_code == 401
+        assert 'error="invalid_dpop_proof"' in answer.headers["WWW-Authenticate"]
+        if name == "ath":  # a token request carries no access token, so no ath is read there
+            return
+        login = requests.post(
+            f"{api.url}/login",
+            json=ALICE,
+            headers={"DPoP": client.proof("POST", f"{api.url}/login", extra={name: value})},
+            timeout=10,
+        )
+        assert login.status_code == 400
+        assert login.json()["error"] == "invalid_dpop_proof"
