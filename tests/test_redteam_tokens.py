@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from labkit import algorithms, dpop, oidc, tokens
 from labkit.aws import FrozenClock, serve
 from labkit.aws.idp import IdentityProvider
+from labkit.verify import TokenTypeError, verify
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 ALICE = {"username": "alice", "password": "wonderland"}
@@ -194,3 +195,45 @@ def test_proofs_that_were_5xx_are_a_401_at_the_gateway_and_a_400_at_the_idp(
         )
         assert login.status_code == 400
         assert login.json()["error"] == "invalid_dpop_proof"
+
+
+# typ: explicit typing folds ASCII case only ------------------------------------------------------
+
+_IDP = IdentityProvider()
+
+
+def typed(typ: object) -> str:
+    claims = {"iss": _IDP.issuer, "sub": "alice", "aud": "labkit-api", "exp": 2**40}
+    headers = {"typ": typ, "kid": _IDP.kid}
+    return algorithms.sign_token(claims, _IDP.signing_key.private, "RS256", headers=headers)
+
+
+def passes(typ: object, wanted: str) -> bool:
+    try:
+        verify(
+            typed(typ), _IDP.public_key(), algorithms=["RS256"], audience="labkit-api", typ=wanted
+        )
+    except TokenTypeError:
+        return False
+    return True
+
+
+def test_a_unicode_look_alike_typ_is_not_the_type_it_folds_to() -> None:
+    """Before: ``str.lower`` folds the Kelvin sign U+212A to ``k``: ``\\u212ab+jwt`` passed
+    for ``kb+jwt`` (SD-JWT's key-binding type)."""
+    assert passes("KB+JWT", "kb+jwt") and passes("application/kb+JWT", "kb+jwt")
+    assert not passes("\u212ab+jwt", "kb+jwt")
+    assert not passes("application/\u212ab+jwt", "kb+jwt")
+
+
+_TYP_CHARS = st.sampled_from([*"atjwkbATJWKB+/; ", "\u212a", "\u0130", "\u017f", "\x00"])
+_TYPS = st.one_of(st.text(_TYP_CHARS, max_size=20), st.integers(), st.none(), st.lists(st.text()))
+
+
+@settings(max_examples=200, deadline=None)
+@given(typ=_TYPS)
+def test_only_the_ascii_spellings_of_at_jwt_pass(typ: object) -> None:
+    ascii_form = typ.lower() if isinstance(typ, str) and typ.isascii() else None
+    expected = ascii_form in ("at+jwt", "application/at+jwt")
+    assert passes(typ, "at+jwt") is expected
+    assert passes(typ, oidc.ACCESS_TOKEN_TYP) is expected
