@@ -16,9 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labkit import algorithms, dpop, oidc, tokens
-from labkit.aws import FrozenClock, serve
+from labkit import algorithms, browser, dpop, oidc, tokens
+from labkit.aws import FrozenClock, cookies, serve
 from labkit.aws.idp import IdentityProvider
+from labkit.errors import InvalidTokenError
 from labkit.verify import TokenTypeError, verify
 
 KEY = ec.generate_private_key(ec.SECP256R1())
@@ -237,3 +238,106 @@ def test_only_the_ascii_spellings_of_at_jwt_pass(typ: object) -> None:
     expected = ascii_form in ("at+jwt", "application/at+jwt")
     assert passes(typ, "at+jwt") is expected
     assert passes(typ, oidc.ACCESS_TOKEN_TYP) is expected
+
+
+# Cookies: the CSRF check's Origin is a serialized origin or nothing -------------------------------
+
+HOST = "127.0.0.1:8001"
+
+
+def origin_passes(origin: str, csrf: str = "T") -> bool:
+    headers = {"Origin": origin, "Host": HOST, "X-CSRF-Token": csrf}
+    request = cookies.BrowserRequest("POST", headers, {})
+    try:
+        cookies.check_request(cookies.HARDENED, request, {"csrf": cookies.digest("T")}, "cookie")
+    except InvalidTokenError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://[::1",  # was a ValueError: a 500 from the authorizer
+        "http://127.0.0.1:99999",
+        f"//{HOST}",
+        f"foo://{HOST}",
+        f"http://{HOST}/",
+        f"http://{HOST}/x?y",
+        f"http://{HOST}#",
+        f"http://{HOST}?",
+        f"http://user@{HOST}",
+        f" http://{HOST}",
+        f"HTTP://{HOST}",
+        "null",
+        "",
+    ],
+)
+def test_an_origin_that_is_not_a_serialized_origin_cannot_change_state(origin: str) -> None:
+    assert origin_passes(f"http://{HOST}")
+    assert not origin_passes(origin)
+
+
+_ORIGIN_PARTS = st.sampled_from([*"htps:/[]@?#.% é", "http", "127.0.0.1", "8001", "://"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(origin=st.lists(_ORIGIN_PARTS, max_size=10).map("".join))
+def test_any_origin_is_judged_never_a_crash(origin: str) -> None:
+    assert origin_passes(origin) is (origin in (f"http://{HOST}", f"https://{HOST}"))
+
+
+def test_a_malformed_origin_is_a_403_over_http_not_a_500() -> None:
+    with browser.serve_spa() as spa:
+        login = requests.post(f"{spa.url}/spa/login", json={**ALICE, "mode": "cookie"}, timeout=10)
+        token = (
+            login.cookies.get(cookies.TOKEN_COOKIE)
+            or login.headers["Set-Cookie"].split(";")[0].partition("=")[2]
+        )
+        headers = {
+            "X-CSRF-Token": login.json()["csrf_token"],
+            "Cookie": f"{cookies.TOKEN_COOKIE}={token}",
+        }
+
+        def post(origin: str) -> int:
+            return requests.post(
+                f"{spa.url}/api/me",
+                headers={**headers, "Origin": origin},
+                data="display_name=x",
+                timeout=10,
+            ).status_code
+
+        assert post(spa.url) == 200
+        assert post("http://[::1") == 403
+        assert post(spa.url + "/") == 403
+
+
+def test_a_fingerprint_cookie_that_is_not_unicode_text_is_refused_not_a_crash() -> None:
+    request = cookies.BrowserRequest("GET", {}, {cookies.FINGERPRINT_COOKIE: "\ud800"})
+    with pytest.raises(InvalidTokenError):
+        cookies.check_request(cookies.HARDENED, request, {"fgp": cookies.digest("x")}, "header")
+
+
+# The attacker's loopback server: bounded, and its page quotes what it embeds ----------------------
+
+
+def test_the_collector_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: every ``/collect`` call appended up to 8 KiB to a list, without end."""
+    monkeypatch.setattr(browser, "_MAX_LOOT", 3)
+    with browser.serve_attacker("http://127.0.0.1:1") as attacker:
+        answers = [
+            requests.get(f"{attacker.url}/collect", params={"t": str(i)}, timeout=10).status_code
+            for i in range(5)
+        ]
+        assert answers == [204, 204, 204, 429, 429]
+        assert attacker.stolen == ["0", "1", "2"]
+
+
+def test_the_forging_page_quotes_its_target_as_an_attribute() -> None:
+    """Before: the target went in as a JSON string, unquoted for HTML: a ``"`` closed the
+    attribute (json.dumps escapes it with a backslash, which HTML ignores)."""
+    target = 'http://127.0.0.1:1/"><script>alert(1)</script>'
+    with browser.serve_attacker(target) as attacker:
+        page = requests.get(f"{attacker.url}/forge", timeout=10).text
+    assert "<script>alert(1)" not in page
+    assert 'action="http://127.0.0.1:1/&quot;&gt;&lt;script&gt;' in page
