@@ -341,3 +341,22 @@ def test_the_forging_page_quotes_its_target_as_an_attribute() -> None:
         page = requests.get(f"{attacker.url}/forge", timeout=10).text
     assert "<script>alert(1)" not in page
     assert 'action="http://127.0.0.1:1/&quot;&gt;&lt;script&gt;' in page
+
+
+# OIDC routes: whatever the event holds, a 4xx -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"httpMethod": "POST", "path": "/token", "headers": {1: "x"}, "body": "a=b"},
+        {"httpMethod": "GET", "path": "/authorize", "multiValueQueryStringParameters": {"a": None}},
+        {"httpMethod": "GET", "path": "/authorize", "multiValueQueryStringParameters": ["x"]},
+        {"httpMethod": "GET", "path": "/authorize", "multiValueQueryStringParameters": {"c": 5}},
+    ],
+)
+def test_odd_lambda_events_at_the_oidc_routes_are_a_4xx(event: dict[str, Any]) -> None:
+    """Before: a non-string header name or a non-list query value raised (AttributeError,
+    TypeError) out of the handler."""
+    answer = IdentityProvider().handle(event)
+    assert 400 <= answer["statusCode"] < 500

@@ -789,13 +789,16 @@ def _query(event: Mapping[str, Any]) -> dict[str, Any]:
     if event.get("version") == "2.0":
         return _pairs(str(event.get("rawQueryString") or ""))
     multi = event.get("multiValueQueryStringParameters") or {}
-    return {k: v[0] if len(v) == 1 else list(v) for k, v in multi.items()}
+    if not isinstance(multi, Mapping):
+        raise OAuthError("invalid_request", "the query string is not a list of parameters")
+    values = {k: list(v) if isinstance(v, (list, tuple)) else [v] for k, v in multi.items()}
+    return {k: v[0] if len(v) == 1 else v for k, v in values.items()}
 
 
 def _form(event: Mapping[str, Any]) -> dict[str, Any]:
     """An ``application/x-www-form-urlencoded`` body (RFC 6749 section 4.1.3); 400 otherwise."""
     headers = event.get("headers") or {}
-    kind = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
+    kind = next((str(v) for k, v in headers.items() if str(k).lower() == "content-type"), "")
     if kind and not kind.lower().startswith("application/x-www-form-urlencoded"):
         raise OAuthError("invalid_request", "send the body as application/x-www-form-urlencoded")
     raw = event.get("body")
