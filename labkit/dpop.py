@@ -424,10 +424,23 @@ class ReplayCache:
     def __len__(self) -> int:
         return len(self._seen)
 
-    def remember(self, jti: str, htu: str) -> None:
-        """Record a proof's ``jti`` at ``htu``; ``ReplayedProofError`` if it was seen already."""
-        digest = hashlib.blake2b(f"{htu} {jti}".encode(), digest_size=16).digest()
-        now = self.clock()
+    def remember(
+        self, jti: str, htu: str, *, until: float | None = None, now: float | None = None
+    ) -> None:
+        """Record a proof's ``jti`` at ``htu``; ``ReplayedProofError`` if it was seen already.
+
+        ``until`` is the last moment the proof itself is accepted (its ``iat`` plus the
+        verifier's ``max_age``), ``now`` the verifier's clock: the entry is kept at least
+        until then, even when ``window`` is shorter than the verifier's ``max_age``. Before,
+        an entry left at exactly ``window`` seconds, the very moment a proof dated
+        ``leeway`` seconds ahead was still accepted, and a ``max_age`` over ``window``
+        left a whole interval replayable (kit's red-team finding).
+        """
+        digest = hashlib.blake2b(
+            f"{htu} {jti}".encode("utf-8", "surrogatepass"), digest_size=16
+        ).digest()
+        now = self.clock() if now is None else float(now)
+        expiry = now + self.window if until is None else max(now + self.window, float(until))
         with self._lock:
             self._expire(now)
             if digest in self._seen:
@@ -440,12 +453,14 @@ class ReplayCache:
                     f"the replay cache holds {self.max_entries} recent proofs; try again shortly",
                     "forgetting an unexpired jti would make its proof replayable",
                 )
-            self._seen[digest] = now + self.window
+            self._seen[digest] = expiry
 
     def _expire(self, now: float) -> None:
+        """Drop entries from the front while they are past their expiry (kept AT it: a proof
+        is still accepted at the last instant of its window)."""
         while self._seen:
             digest, expiry = next(iter(self._seen.items()))
-            if expiry > now:
+            if expiry >= now:
                 return
             del self._seen[digest]
 
@@ -601,7 +616,7 @@ def verify_proof(
     if access_token is not None:
         _check_binding(claims, access_token, jkt, found)
     if replay is not None:
-        replay.remember(claims["jti"], target)
+        replay.remember(claims["jti"], target, until=float(claims["iat"]) + max_age, now=clock)
     return Proof(dict(header), dict(claims), dict(jwk), found)
 
 

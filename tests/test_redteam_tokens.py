@@ -360,3 +360,53 @@ def test_odd_lambda_events_at_the_oidc_routes_are_a_4xx(event: dict[str, Any]) -
     TypeError) out of the handler."""
     answer = IdentityProvider().handle(event)
     assert 400 <= answer["statusCode"] < 500
+
+
+# DPoP replay cache: no proof is accepted twice, whatever the timing -------------------------------
+
+
+def test_a_proof_dated_ahead_is_not_replayable_at_the_end_of_the_window() -> None:
+    """Before: the entry left at exactly ``window`` = max_age + leeway seconds, the instant a
+    proof with ``iat`` = now + leeway was still accepted: one replay, reproducible by a
+    frozen clock (and by any clock, at that instant)."""
+    clock = FrozenClock(NOW)
+    cache = dpop.ReplayCache(clock=clock)
+    proof = dpop.make_proof(KEY, "GET", URL, iat=NOW + dpop.LEEWAY)
+    dpop.verify_proof(proof, htm="GET", htu=URL, replay=cache, now=clock())
+    clock.advance(dpop.MAX_AGE + dpop.LEEWAY)
+    with pytest.raises(dpop.ReplayedProofError):
+        dpop.verify_proof(proof, htm="GET", htu=URL, replay=cache, now=clock())
+
+
+def test_a_max_age_longer_than_the_cache_window_does_not_open_a_replay_interval() -> None:
+    """Before: ``verify_proof(max_age=300)`` with a default cache (65 s) forgot the jti after
+    65 s, and the proof, still young enough, worked again."""
+    clock = FrozenClock(NOW)
+    cache = dpop.ReplayCache(clock=clock)
+    proof = dpop.make_proof(KEY, "GET", URL, iat=NOW)
+    dpop.verify_proof(proof, htm="GET", htu=URL, replay=cache, now=clock(), max_age=300)
+    for delay in (100, 199, 1):  # to +300 in all
+        clock.advance(delay)
+        with pytest.raises(dpop.ReplayedProofError):
+            dpop.verify_proof(proof, htm="GET", htu=URL, replay=cache, now=clock(), max_age=300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    ahead=st.floats(min_value=-dpop.MAX_AGE, max_value=dpop.LEEWAY),
+    max_age=st.sampled_from([10.0, dpop.MAX_AGE, 300.0]),
+    delays=st.lists(st.floats(min_value=0, max_value=120), min_size=1, max_size=8),
+)
+def test_no_proof_is_ever_accepted_twice(ahead: float, max_age: float, delays: list[float]) -> None:
+    clock = FrozenClock(NOW)
+    cache = dpop.ReplayCache(clock=clock)
+    proof = dpop.make_proof(KEY, "GET", URL, iat=NOW + ahead)
+    accepted = 0
+    for delay in [0.0, *delays]:
+        clock.advance(delay)
+        try:
+            dpop.verify_proof(proof, htm="GET", htu=URL, replay=cache, now=clock(), max_age=max_age)
+        except dpop.InvalidProofError:
+            continue
+        accepted += 1
+    assert accepted <= 1

@@ -142,7 +142,8 @@ class DpopGuard:
             now=self.clock(),
         )
         if self.replay and not self.check_request:  # remember the jti at the URL it was used at
-            self.cache.remember(checked.jti, dpop.normalize_htu(url))
+            until = float(checked.claims["iat"]) + self.max_age
+            self.cache.remember(checked.jti, dpop.normalize_htu(url), until=until, now=self.clock())
         if checked.jkt != jkt:  # checked in verify_proof too, unless ath is off (a lab flaw)
             raise dpop.KeyBindingError(
                 "the proof's key is not the key the access token is bound to (cnf.jkt)"
