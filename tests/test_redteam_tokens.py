@@ -410,3 +410,33 @@ def test_no_proof_is_ever_accepted_twice(ahead: float, max_age: float, delays: l
             continue
         accepted += 1
     assert accepted <= 1
+
+
+# DPoP at the IdP's /logout: the bound token's owner only -----------------------------------------
+
+
+def test_logout_of_a_bound_session_needs_the_key_and_the_dpop_scheme(clock: FrozenClock) -> None:
+    """Before: ``Authorization: DPoP`` at /logout was a 401 (the owner could not log out as
+    RFC 9449 asks), and a thief holding only the bound token logged the session out with
+    ``Bearer`` (RFC 9449 7.2: a bound token received as a bearer token MUST be rejected)."""
+    thief_key = ec.generate_private_key(ec.SECP256R1())
+    with serve("hardened", clock=clock) as api:
+        owner = dpop.Client(KEY, clock=clock)
+        bound = owner.request("POST", f"{api.url}/login", json=ALICE).json()["access_token"]
+        logout = f"{api.url}/logout"
+        as_bearer = requests.post(logout, headers={"Authorization": f"Bearer {bound}"}, timeout=10)
+        assert as_bearer.status_code == 401
+        thief = dpop.Client(thief_key, clock=clock).request("POST", logout, access_token=bound)
+        assert thief.status_code == 401
+        assert 'error="invalid_token"' in thief.headers["WWW-Authenticate"]
+        no_proof = requests.post(logout, headers={"Authorization": f"DPoP {bound}"}, timeout=10)
+        assert no_proof.status_code == 401
+        assert owner.request("GET", f"{api.url}/api/profile", access_token=bound).ok  # still on
+        done = owner.request("POST", logout, access_token=bound)
+        assert done.status_code == 200 and done.json()["message"] == "logged out"
+        assert api.idp.is_revoked(tokens.parse(bound).payload["jti"])
+        plain = requests.post(f"{api.url}/login", json=ALICE, timeout=10).json()["access_token"]
+        as_dpop = requests.post(logout, headers={"Authorization": f"DPoP {plain}"}, timeout=10)
+        assert as_dpop.status_code == 401
+        headers = {"Authorization": f"Bearer {plain}"}
+        assert requests.post(logout, headers=headers, timeout=10).status_code == 200
