@@ -237,6 +237,8 @@ def at_hash(access_token: str, alg: str) -> str:
     digest = _HASHES.get(alg[-3:])
     if digest is None or algorithms.family(alg) == "EdDSA":
         raise OAuthError("server_error", f"no at_hash is defined here for alg {alg}", 500)
+    if not isinstance(access_token, str) or not access_token.isascii():  # was UnicodeEncodeError
+        raise InvalidClaimError("an access token is ASCII text: no at_hash can match this one")
     full = digest(access_token.encode("ascii")).digest()
     return tokens.b64url_encode(full[: len(full) // 2])
 

@@ -440,3 +440,28 @@ def test_logout_of_a_bound_session_needs_the_key_and_the_dpop_scheme(clock: Froz
         assert as_dpop.status_code == 401
         headers = {"Authorization": f"Bearer {plain}"}
         assert requests.post(logout, headers=headers, timeout=10).status_code == 200
+
+
+def test_an_id_token_checked_against_a_non_ascii_access_token_is_refused_not_a_crash() -> None:
+    """Before: ``at_hash`` encoded the access token as ASCII and raised UnicodeEncodeError, so a
+    provider (or a man in the middle of the token response) could crash the relying party."""
+    idp = IdentityProvider()
+    answer = code_login(idp)
+    with pytest.raises(InvalidTokenError, match="ASCII"):
+        oidc.verify_id_token(
+            answer["id_token"],
+            idp.jwks(),
+            client_id="labkit-notebook",
+            issuer=idp.issuer,
+            nonce=None,
+            access_token=answer["access_token"] + "é",
+        )
+    claims = oidc.verify_id_token(
+        answer["id_token"],
+        idp.jwks(),
+        client_id="labkit-notebook",
+        issuer=idp.issuer,
+        nonce=None,
+        access_token=answer["access_token"],
+    )
+    assert claims["at_hash"] == oidc.at_hash(answer["access_token"], "RS256")
