@@ -260,9 +260,7 @@ def code_flow(
     ``iss``), redeem it at ``/token``. The token response, plus the ``nonce``
     this login sent. DEMO ONLY credentials by default.
     """
-    import requests  # imported on use, as labkit.scan does
-
-    discovery = requests.get(f"{base_url}/.well-known/openid-configuration", timeout=5).json()
+    discovery, session = _discover(base_url)
     client = next((c for c in DEMO_CLIENTS if c.client_id == client_id), None)
     if client is None:
         known = ", ".join(c.client_id for c in DEMO_CLIENTS)
@@ -281,7 +279,7 @@ def code_flow(
         "username": username,
         "password": password,
     }
-    answer = requests.post(
+    answer = session.post(
         discovery["authorization_endpoint"], data=form, allow_redirects=False, timeout=5
     )
     if answer.status_code != 302:
@@ -293,8 +291,9 @@ def code_flow(
         raise OAuthError("invalid_request", "the redirect's state or iss is not this login's")
     if "code" not in query:
         raise OAuthError(query.get("error", ["?"])[0], query.get("error_description", [""])[0])
-    reply = requests.post(
+    reply = session.post(
         discovery["token_endpoint"],
+        allow_redirects=False,
         data={
             "grant_type": "authorization_code",
             "code": query["code"][0],
@@ -308,6 +307,39 @@ def code_flow(
     if reply.status_code != 200:
         raise OAuthError(body.get("error", "?"), body.get("error_description", ""))
     return {**body, "nonce": nonce}
+
+
+def _discover(base_url: str) -> tuple[dict[str, Any], Any]:
+    """The provider's discovery document, and a session that sends only where it may.
+
+    The user's password is posted to the ``authorization_endpoint`` the document names:
+    so every endpoint must be on ``base_url``'s own origin, which ``labkit.outbound``
+    must judge to be this machine, and the session takes no proxy from the environment.
+    Before, a document naming any host got the password (kit's red-team finding).
+    """
+    import requests  # imported on use, as labkit.scan does
+
+    from labkit import outbound
+
+    where = outbound.judge(f"{str(base_url).rstrip('/')}/.well-known/openid-configuration")
+    session = requests.Session()
+    session.trust_env = False  # no proxy or .netrc from the environment
+    answer = session.get(where.url, allow_redirects=False, timeout=5)
+    try:
+        discovery = answer.json()
+    except ValueError:
+        discovery = None
+    if answer.status_code != 200 or not isinstance(discovery, dict):
+        raise OAuthError("invalid_request", f"no discovery document at {where.url}")
+    for name in ("authorization_endpoint", "token_endpoint"):
+        endpoint = discovery.get(name)
+        if not isinstance(endpoint, str) or outbound.judge(endpoint).origin != where.origin:
+            raise OAuthError(
+                "invalid_request",
+                f"discovery's {name} {str(endpoint)[:80]!r} is not on {where.origin} "
+                "(the login form's password goes there)",
+            )
+    return discovery, session
 
 
 def verify_access_token(token: str | bytes, key: Key, **options: Any) -> dict[str, Any]:

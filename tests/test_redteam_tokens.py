@@ -7,7 +7,11 @@ not just the one input that found it.
 
 from __future__ import annotations
 
+import json
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -15,11 +19,13 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from werkzeug.wrappers import Request, Response
 
 from labkit import algorithms, browser, dpop, oidc, tokens
 from labkit.aws import FrozenClock, cookies, serve
 from labkit.aws.idp import IdentityProvider
-from labkit.errors import InvalidTokenError
+from labkit.aws.server import listen
+from labkit.errors import InvalidTokenError, LabkitError
 from labkit.verify import TokenTypeError, verify
 
 KEY = ec.generate_private_key(ec.SECP256R1())
@@ -465,3 +471,52 @@ def test_an_id_token_checked_against_a_non_ascii_access_token_is_refused_not_a_c
         access_token=answer["access_token"],
     )
     assert claims["at_hash"] == oidc.at_hash(answer["access_token"], "RS256")
+
+
+# code_flow: the password goes only to the provider's own loopback origin ------------------------
+
+
+@contextmanager
+def discovery_server(document: dict[str, Any]) -> Iterator[str]:
+    """A loopback server answering every GET with ``document`` (a hostile provider)."""
+
+    @Request.application
+    def app(request: Request) -> Response:
+        return Response(json.dumps(document), content_type="application/json")
+
+    server = listen(app, "127.0.0.1", 0)  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://evil.invalid/authorize",  # another host: the demo password would go there
+        "http://127.0.0.2:1/authorize",  # loopback, but another origin
+        "http://evil.invalid\\@127.0.0.1/authorize",
+        None,
+    ],
+)
+def test_code_flow_posts_the_password_only_to_the_providers_origin(endpoint: object) -> None:
+    """Before: ``code_flow`` posted the login form to whatever ``authorization_endpoint`` the
+    discovery document named, with ``requests`` defaults (environment proxies too)."""
+    document = {"authorization_endpoint": endpoint, "token_endpoint": "x"}
+    with discovery_server(document) as url, pytest.raises(LabkitError):
+        oidc.code_flow(url)
+
+
+def test_code_flow_refuses_a_provider_beyond_loopback() -> None:
+    with pytest.raises(LabkitError, match="loopback"):
+        oidc.code_flow("http://evil.invalid")
+
+
+def test_code_flow_still_logs_in_at_the_kits_provider(clock: FrozenClock) -> None:
+    with serve("hardened", clock=clock) as api:
+        assert oidc.code_flow(api.url)["token_type"] == "Bearer"
