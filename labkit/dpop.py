@@ -814,6 +814,9 @@ class Client:
 
         sender = session if session is not None else requests
         extra = dict(kwargs.pop("headers", None) or {})
+        # A proof covers one URL; a redirect would carry it, and the custom DPoP header that
+        # requests does not strip, to wherever the server points (kit's red-team finding).
+        kwargs.setdefault("allow_redirects", False)
         response = None
         for _ in range(2):
             headers = dict(extra)

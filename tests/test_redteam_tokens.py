@@ -520,3 +520,45 @@ def test_code_flow_refuses_a_provider_beyond_loopback() -> None:
 def test_code_flow_still_logs_in_at_the_kits_provider(clock: FrozenClock) -> None:
     with serve("hardened", clock=clock) as api:
         assert oidc.code_flow(api.url)["token_type"] == "Bearer"
+
+
+def test_the_dpop_client_does_not_follow_a_redirect_with_its_proof() -> None:
+    """Before: ``dpop.Client.request`` followed redirects (requests' default), sending the
+    DPoP header (which requests does not strip) to wherever the server pointed."""
+    seen: list[str | None] = []
+
+    @Request.application
+    def elsewhere(request: Request) -> Response:
+        seen.append(request.headers.get("DPoP"))
+        return Response("{}", content_type="application/json")
+
+    other = listen(elsewhere, "127.0.0.1", 0)  # type: ignore[arg-type]
+    thread = threading.Thread(target=other.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        target = f"http://127.0.0.1:{other.server_port}/loot"
+        with _redirecting(target) as url:
+            answer = dpop.Client(KEY).request("GET", f"{url}/api/profile", access_token="a.b.c")
+        assert answer.status_code == 302
+        assert seen == []
+    finally:
+        other.shutdown()
+        other.server_close()
+        thread.join(timeout=10)
+
+
+@contextmanager
+def _redirecting(target: str) -> Iterator[str]:
+    @Request.application
+    def app(request: Request) -> Response:
+        return Response("", status=302, headers={"Location": target})
+
+    server = listen(app, "127.0.0.1", 0)  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
