@@ -562,3 +562,28 @@ def _redirecting(target: str) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_credentials_in_the_authorize_url_are_refused(clock: FrozenClock, method: str) -> None:
+    """Before: ``GET /authorize?...&username=bob&password=builder`` logged the user in: the
+    password sat in the URL, where logs, history and Referer headers keep it (CWE-598)."""
+    verifier = secrets.token_urlsafe(48)
+    query = {
+        **NOTEBOOK,
+        "response_type": "code",
+        "scope": "openid",
+        "code_challenge": oidc.s256(verifier),
+        "code_challenge_method": "S256",
+    }
+    with serve("hardened", clock=clock) as api:
+        url = f"{api.url}/authorize"
+        leaked = requests.request(
+            method, url, params={**query, **ALICE}, allow_redirects=False, timeout=10
+        )
+        assert leaked.status_code == 400
+        assert "never in the URL" in leaked.json()["error_description"]
+        form = requests.post(url, params=query, data=ALICE, allow_redirects=False, timeout=10)
+        assert form.status_code == 302 and "code=" in form.headers["Location"]
+        page = requests.get(url, params=query, timeout=10)
+        assert page.status_code == 200 and 'id="password"' in page.text

@@ -533,11 +533,16 @@ class IdentityProvider:
                     raise OAuthError("invalid_request", "the token endpoint takes POST", 405)
                 return _json(200, self.oidc.token(_form(event)))
             params = _query(event)
+            if "username" in params or "password" in params:  # CWE-598: logs, history, Referer
+                raise OAuthError(
+                    "invalid_request",
+                    "send username and password in the POST body, never in the URL",
+                )
             if method == "POST":  # the login form posts back to the URL the client sent
                 params = _merged(params, _form(event))
             client, redirect_uri = self.oidc.client_for(params)
             try:
-                if method == "GET" and "username" not in params and "password" not in params:
+                if method == "GET":
                     self.oidc.check_request(params)  # a browser's first visit: the login form
                     page, headers = login_page(client, redirect_uri)
                     return {"statusCode": 200, "headers": headers, "body": page}
