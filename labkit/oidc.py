@@ -70,8 +70,8 @@ section 4.1.2; a minute is plenty for a client that redeems it at once)."""
 MAX_CODES = 1_000
 """Unredeemed codes kept; at capacity ``authorize`` answers 429 (temporarily_unavailable)."""
 MAX_GRANTS = 10_000
-"""OIDC refresh tokens kept (live ones, and used ones for reuse detection); at capacity the
-token endpoint answers 429."""
+"""Live OIDC grants (one per redeemed code, each with one live refresh token and at most
+``MAX_USED_REFRESH`` used ones); at capacity a new code is answered 429, refreshes still work."""
 MAX_USED_REFRESH = 16
 """Used refresh tokens remembered per grant, so presenting one again revokes the grant. Older
 ones are forgotten (then refused as unknown): a grant holds at most this many plus its live one,
@@ -543,7 +543,7 @@ class OidcProvider:
         now = self.idp.clock()
         with self._lock:
             self._prune(now)
-            if len(self._stores.grants) >= MAX_GRANTS:  # before the code is spent: it may retry
+            if len(self._stores.families) >= MAX_GRANTS:  # before the code is spent: it may retry
                 raise OAuthError("temporarily_unavailable", f"{MAX_GRANTS} grants are live", 429)
             record = self._stores.codes.pop(digest, None)
             if record is None:
@@ -594,7 +594,7 @@ class OidcProvider:
         auth_time: int | None,
     ) -> dict[str, Any]:
         """Under the lock: an at+jwt access token, a refresh token and (with a code) an ID token."""
-        if len(self._stores.grants) >= MAX_GRANTS:
+        if family not in self._stores.families and len(self._stores.families) >= MAX_GRANTS:
             raise OAuthError("temporarily_unavailable", f"{MAX_GRANTS} grants are live", 429)
         idp, now = self.idp, int(self.idp.clock())
         user = idp.users[sub]  # type: ignore[attr-defined]
@@ -658,7 +658,7 @@ class OidcProvider:
             stores.redeemed = {d: r for d, r in stores.redeemed.items() if r[0] > horizon}
             while len(stores.redeemed) >= MAX_CODES:  # still full: forget the oldest
                 stores.redeemed.pop(next(iter(stores.redeemed)))
-        if len(stores.grants) >= MAX_GRANTS // 2:  # used ones stay until expiry: reuse detection
+        if len(stores.families) >= MAX_GRANTS // 2:  # used ones stay until expiry: reuse detection
             stores.grants = {d: g for d, g in stores.grants.items() if g.expires > now}
             stores.families = {
                 family: kept

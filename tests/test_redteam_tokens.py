@@ -121,19 +121,36 @@ def test_a_grant_remembers_a_bounded_number_of_used_refresh_tokens(clock: Frozen
         refresh(idp, tokens_[-1])
 
 
-def test_a_full_store_answers_429_without_burning_the_refresh_token_or_code(
+def test_a_full_store_refuses_new_grants_only_and_spends_nothing(
     clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Before: a refresh at capacity marked the token used, then answered 429; the client's
-    retry was then a "reuse" and revoked its own grant."""
+    """Before: a refresh at capacity marked the token used, then answered 429, so the client's
+    retry was a "reuse" that revoked its own grant; and used tokens counted against the bound,
+    so one login refreshed 17 times took 17 places. Now the bound counts grants (logins):
+    refreshes always work, a new code is refused with 429 and can be redeemed later."""
     idp = IdentityProvider(clock=clock)
     token = code_login(idp)["refresh_token"]
-    monkeypatch.setattr(oidc, "MAX_GRANTS", len(idp.oidc._stores.grants))
+    monkeypatch.setattr(oidc, "MAX_GRANTS", 1)
+    for _ in range(oidc.MAX_USED_REFRESH + 3):
+        token = refresh(idp, token)["refresh_token"]  # one grant, however often it refreshes
+    verifier = secrets.token_urlsafe(48)
+    location = idp.oidc.authorize(
+        {
+            **NOTEBOOK,
+            "response_type": "code",
+            "scope": "openid",
+            "code_challenge": oidc.s256(verifier),
+            "code_challenge_method": "S256",
+            **ALICE,
+        }
+    )
+    form = {**NOTEBOOK, "grant_type": "authorization_code", "code_verifier": verifier}
+    form["code"] = location.split("code=")[1].split("&")[0]
     with pytest.raises(oidc.OAuthError) as full:
-        refresh(idp, token)
+        idp.oidc.token(form)
     assert full.value.status == 429
-    monkeypatch.setattr(oidc, "MAX_GRANTS", 10_000)
-    assert refresh(idp, token)["refresh_token"]  # the retry works: nothing was spent
+    monkeypatch.setattr(oidc, "MAX_GRANTS", 2)
+    assert "id_token" in idp.oidc.token(form)  # the code was not spent by the 429
 
 
 # DPoP: any proof claim type is a one-line 4xx ----------------------------------------------------
