@@ -23,6 +23,7 @@ from werkzeug.wrappers import Request, Response
 
 from labkit import algorithms, browser, dpop, oidc, tokens
 from labkit.aws import FrozenClock, cookies, serve
+from labkit.aws.dpop_guard import DpopGuard
 from labkit.aws.idp import IdentityProvider
 from labkit.aws.server import listen
 from labkit.errors import InvalidTokenError, LabkitError
@@ -604,3 +605,16 @@ def test_credentials_in_the_authorize_url_are_refused(clock: FrozenClock, method
         assert form.status_code == 302 and "code=" in form.headers["Location"]
         page = requests.get(url, params=query, timeout=10)
         assert page.status_code == 200 and 'id="password"' in page.text
+
+
+def test_a_bound_token_inside_an_odd_authorization_value_is_refused(clock: FrozenClock) -> None:
+    """A value the guard cannot read as one token ("DPoP <bound>, Bearer <bound>") used to pass
+    the DPoP step untouched, leaving the refusal to the authorizer's parser alone."""
+    guard = DpopGuard(clock=clock)
+    with serve("hardened", clock=clock) as api:
+        client = dpop.Client(KEY, clock=clock)
+        bound = client.request("POST", f"{api.url}/login", json=ALICE).json()["access_token"]
+    for value in (f"DPoP {bound}, Bearer {bound}", f"Bearer x,{bound}", f"Token {bound} more"):
+        denial = guard.check("GET", URL, value, [])
+        assert denial is not None and denial.status == 401, value
+    assert guard.check("GET", URL, "Bearer not-a-jwt", []) is None  # nothing bound: authorizer's

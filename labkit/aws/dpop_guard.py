@@ -35,6 +35,7 @@ flaw each: ``required=False`` (a bound token works without a proof),
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,9 +91,10 @@ class DpopGuard:
         that this step never saw (kit's red-team finding: ``X-Token: Bearer <bound>``).
         """
         scheme, token = _split(authorization or "")
+        pieces = re.split(r"[\s,]+", authorization or "")  # "DPoP <bound>, Bearer <bound>" too
         try:
             if self.required:
-                _refuse_bound_elsewhere(elsewhere, token)
+                _refuse_bound_elsewhere([*elsewhere, *pieces], token)
             claims = tokens.parse(token).payload
         except dpop.InvalidProofError as exc:
             return self._deny(exc)
