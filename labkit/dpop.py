@@ -424,10 +424,23 @@ class ReplayCache:
     def __len__(self) -> int:
         return len(self._seen)
 
-    def remember(self, jti: str, htu: str) -> None:
-        """Record a proof's ``jti`` at ``htu``; ``ReplayedProofError`` if it was seen already."""
-        digest = hashlib.blake2b(f"{htu} {jti}".encode(), digest_size=16).digest()
-        now = self.clock()
+    def remember(
+        self, jti: str, htu: str, *, until: float | None = None, now: float | None = None
+    ) -> None:
+        """Record a proof's ``jti`` at ``htu``; ``ReplayedProofError`` if it was seen already.
+
+        ``until`` is the last moment the proof itself is accepted (its ``iat`` plus the
+        verifier's ``max_age``), ``now`` the verifier's clock: the entry is kept at least
+        until then, even when ``window`` is shorter than the verifier's ``max_age``. Before,
+        an entry left at exactly ``window`` seconds, the very moment a proof dated
+        ``leeway`` seconds ahead was still accepted, and a ``max_age`` over ``window``
+        left a whole interval replayable (kit's red-team finding).
+        """
+        digest = hashlib.blake2b(
+            f"{htu} {jti}".encode("utf-8", "surrogatepass"), digest_size=16
+        ).digest()
+        now = self.clock() if now is None else float(now)
+        expiry = now + self.window if until is None else max(now + self.window, float(until))
         with self._lock:
             self._expire(now)
             if digest in self._seen:
@@ -440,12 +453,14 @@ class ReplayCache:
                     f"the replay cache holds {self.max_entries} recent proofs; try again shortly",
                     "forgetting an unexpired jti would make its proof replayable",
                 )
-            self._seen[digest] = now + self.window
+            self._seen[digest] = expiry
 
     def _expire(self, now: float) -> None:
+        """Drop entries from the front while they are past their expiry (kept AT it: a proof
+        is still accepted at the last instant of its window)."""
         while self._seen:
             digest, expiry = next(iter(self._seen.items()))
-            if expiry > now:
+            if expiry >= now:
                 return
             del self._seen[digest]
 
@@ -495,7 +510,7 @@ class NonceSource:
         except MalformedTokenError:
             raw = b""
         issued = struct.unpack(">Q", raw[:8])[0] if len(raw) == 24 else -1
-        if issued < 0 or not hmac.compare_digest(self._make(issued), nonce):
+        if issued < 0 or not _same(self._make(issued), nonce):
             raise UseDpopNonceError(
                 "the proof's nonce was not issued by this server",
                 "a nonce is only accepted by the server that issued it (RFC 9449 section 9)",
@@ -597,11 +612,11 @@ def verify_proof(
         )
     clock = time.time() if now is None else float(now)
     _check_nonce(nonce, claims.get("nonce"))
-    _check_iat(claims["iat"], clock, max_age, leeway)
+    _check_iat(float(claims["iat"]), clock, max_age, leeway)
     if access_token is not None:
         _check_binding(claims, access_token, jkt, found)
     if replay is not None:
-        replay.remember(claims["jti"], target)
+        replay.remember(claims["jti"], target, until=float(claims["iat"]) + max_age, now=clock)
     return Proof(dict(header), dict(claims), dict(jwk), found)
 
 
@@ -674,9 +689,25 @@ def _check_claims(claims: Mapping[str, Any], with_token: bool) -> None:
     for name in ("htm", "htu") + (("ath",) if with_token else ()):
         if not isinstance(claims[name], str):
             raise MalformedProofError(f"the proof's {name} must be a string")
-    iat = claims["iat"]
-    if isinstance(iat, bool) or not isinstance(iat, (int, float)) or not math.isfinite(iat):
-        raise MalformedProofError(f"the proof's iat must be a NumericDate, got {shown(iat)}")
+    if _numeric_date(claims["iat"]) is None:
+        raise MalformedProofError(
+            f"the proof's iat must be a NumericDate, got {shown(claims['iat'], 40)}"
+        )
+
+
+def _numeric_date(value: object) -> float | None:
+    """``value`` as seconds (RFC 7519 2: a finite JSON number), or None.
+
+    JSON integers have no size limit: ``1`` followed by 400 zeros is an int no float can hold,
+    and comparing or subtracting it crashed the check (a 5xx; kit's red-team finding).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 def _check_nonce(nonce: NonceSource | str | None, presented: object) -> None:
@@ -686,9 +717,7 @@ def _check_nonce(nonce: NonceSource | str | None, presented: object) -> None:
     if isinstance(nonce, NonceSource):
         nonce.check(presented)
         return
-    if not isinstance(presented, str) or not hmac.compare_digest(
-        presented.encode("utf-8", "replace"), nonce.encode("utf-8", "replace")
-    ):
+    if not isinstance(presented, str) or not _same(presented, nonce):
         raise UseDpopNonceError(
             "the proof's nonce is not the one this server sent",
             "RFC 9449 section 11.3: a proof without the nonce must not be accepted",
@@ -711,16 +740,27 @@ def _check_iat(iat: float, now: float, max_age: float, leeway: float) -> None:
 def _check_binding(
     claims: Mapping[str, Any], access_token: str, jkt: str | None, found: str
 ) -> None:
-    if not hmac.compare_digest(str(claims["ath"]), access_token_hash(access_token)):
+    if not _same(claims["ath"], access_token_hash(access_token)):
         raise ProofMismatchError(
             "the proof's ath is not the hash of this access token",
             "RFC 9449 section 7: a proof works with the one token it was made for",
         )
-    if not isinstance(jkt, str) or not hmac.compare_digest(jkt, found):
+    if not isinstance(jkt, str) or not _same(jkt, found):
         raise KeyBindingError(
             "the proof's key is not the key the access token is bound to (cnf.jkt)",
             "RFC 9449 section 6: the token works only with its own key",
         )
+
+
+def _same(presented: str, expected: str) -> bool:
+    """Constant-time equality of two strings of any characters.
+
+    ``hmac.compare_digest`` raises TypeError on a non-ASCII ``str`` (an ``ath`` of ``"\\x80"``
+    was a 5xx; kit's red-team finding), so both sides are compared as UTF-8 bytes.
+    """
+    return hmac.compare_digest(
+        presented.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def challenge(error: InvalidProofError | None = None, *, algs: Collection[str] = ALGORITHMS) -> str:
@@ -774,6 +814,9 @@ class Client:
 
         sender = session if session is not None else requests
         extra = dict(kwargs.pop("headers", None) or {})
+        # A proof covers one URL; a redirect would carry it, and the custom DPoP header that
+        # requests does not strip, to wherever the server points (kit's red-team finding).
+        kwargs.setdefault("allow_redirects", False)
         response = None
         for _ in range(2):
             headers = dict(extra)

@@ -50,6 +50,7 @@ __all__ = [
     "DEMO_CLIENTS",
     "MAX_CODES",
     "MAX_GRANTS",
+    "MAX_USED_REFRESH",
     "Client",
     "OAuthError",
     "OidcProvider",
@@ -69,7 +70,12 @@ section 4.1.2; a minute is plenty for a client that redeems it at once)."""
 MAX_CODES = 1_000
 """Unredeemed codes kept; at capacity ``authorize`` answers 429 (temporarily_unavailable)."""
 MAX_GRANTS = 10_000
-"""Live OIDC refresh tokens kept; at capacity the token endpoint answers 429."""
+"""Live OIDC grants (one per redeemed code, each with one live refresh token and at most
+``MAX_USED_REFRESH`` used ones); at capacity a new code is answered 429, refreshes still work."""
+MAX_USED_REFRESH = 16
+"""Used refresh tokens remembered per grant, so presenting one again revokes the grant. Older
+ones are forgotten (then refused as unknown): a grant holds at most this many plus its live one,
+and pruning never drops a used one early, so filling the store cannot erase a theft's trace."""
 MAX_PARAM = 512
 """The longest parameter value accepted (a redirect URI, a nonce, a state...)."""
 
@@ -185,6 +191,7 @@ class _Stores:
     codes: dict[str, _Code] = field(default_factory=dict)  # hash of the code -> the code
     redeemed: dict[str, tuple[float, str]] = field(default_factory=dict)  # hash -> (exp, family)
     grants: dict[str, _Grant] = field(default_factory=dict)  # hash of a refresh token -> grant
+    families: dict[str, list[str]] = field(default_factory=dict)  # family -> hashes, oldest 1st
 
 
 _LOGIN_PAGE = """<!doctype html>
@@ -230,6 +237,8 @@ def at_hash(access_token: str, alg: str) -> str:
     digest = _HASHES.get(alg[-3:])
     if digest is None or algorithms.family(alg) == "EdDSA":
         raise OAuthError("server_error", f"no at_hash is defined here for alg {alg}", 500)
+    if not isinstance(access_token, str) or not access_token.isascii():  # was UnicodeEncodeError
+        raise InvalidClaimError("an access token is ASCII text: no at_hash can match this one")
     full = digest(access_token.encode("ascii")).digest()
     return tokens.b64url_encode(full[: len(full) // 2])
 
@@ -251,9 +260,7 @@ def code_flow(
     ``iss``), redeem it at ``/token``. The token response, plus the ``nonce``
     this login sent. DEMO ONLY credentials by default.
     """
-    import requests  # imported on use, as labkit.scan does
-
-    discovery = requests.get(f"{base_url}/.well-known/openid-configuration", timeout=5).json()
+    discovery, session = _discover(base_url)
     client = next((c for c in DEMO_CLIENTS if c.client_id == client_id), None)
     if client is None:
         known = ", ".join(c.client_id for c in DEMO_CLIENTS)
@@ -272,7 +279,7 @@ def code_flow(
         "username": username,
         "password": password,
     }
-    answer = requests.post(
+    answer = session.post(
         discovery["authorization_endpoint"], data=form, allow_redirects=False, timeout=5
     )
     if answer.status_code != 302:
@@ -284,8 +291,9 @@ def code_flow(
         raise OAuthError("invalid_request", "the redirect's state or iss is not this login's")
     if "code" not in query:
         raise OAuthError(query.get("error", ["?"])[0], query.get("error_description", [""])[0])
-    reply = requests.post(
+    reply = session.post(
         discovery["token_endpoint"],
+        allow_redirects=False,
         data={
             "grant_type": "authorization_code",
             "code": query["code"][0],
@@ -299,6 +307,39 @@ def code_flow(
     if reply.status_code != 200:
         raise OAuthError(body.get("error", "?"), body.get("error_description", ""))
     return {**body, "nonce": nonce}
+
+
+def _discover(base_url: str) -> tuple[dict[str, Any], Any]:
+    """The provider's discovery document, and a session that sends only where it may.
+
+    The user's password is posted to the ``authorization_endpoint`` the document names:
+    so every endpoint must be on ``base_url``'s own origin, which ``labkit.outbound``
+    must judge to be this machine, and the session takes no proxy from the environment.
+    Before, a document naming any host got the password (kit's red-team finding).
+    """
+    import requests  # imported on use, as labkit.scan does
+
+    from labkit import outbound
+
+    where = outbound.judge(f"{str(base_url).rstrip('/')}/.well-known/openid-configuration")
+    session = requests.Session()
+    session.trust_env = False  # no proxy or .netrc from the environment
+    answer = session.get(where.url, allow_redirects=False, timeout=5)
+    try:
+        discovery = answer.json()
+    except ValueError:
+        discovery = None
+    if answer.status_code != 200 or not isinstance(discovery, dict):
+        raise OAuthError("invalid_request", f"no discovery document at {where.url}")
+    for name in ("authorization_endpoint", "token_endpoint"):
+        endpoint = discovery.get(name)
+        if not isinstance(endpoint, str) or outbound.judge(endpoint).origin != where.origin:
+            raise OAuthError(
+                "invalid_request",
+                f"discovery's {name} {str(endpoint)[:80]!r} is not on {where.origin} "
+                "(the login form's password goes there)",
+            )
+    return discovery, session
 
 
 def verify_access_token(token: str | bytes, key: Key, **options: Any) -> dict[str, Any]:
@@ -502,6 +543,8 @@ class OidcProvider:
         now = self.idp.clock()
         with self._lock:
             self._prune(now)
+            if len(self._stores.families) >= MAX_GRANTS:  # before the code is spent: it may retry
+                raise OAuthError("temporarily_unavailable", f"{MAX_GRANTS} grants are live", 429)
             record = self._stores.codes.pop(digest, None)
             if record is None:
                 spent = self._stores.redeemed.get(digest)
@@ -536,9 +579,10 @@ class OidcProvider:
             if now >= grant.expires:
                 raise OAuthError("invalid_grant", "the refresh token has expired")
             self._prune(now)
-            grant.used = True
             client = self.clients[grant.client_id]
-            return self._issue(grant.sub, client, grant.scopes, grant.family, None, None)
+            answer = self._issue(grant.sub, client, grant.scopes, grant.family, None, None)
+            grant.used = True  # only once the next token exists: a 429 must not burn this one
+            return answer
 
     def _issue(
         self,
@@ -550,7 +594,7 @@ class OidcProvider:
         auth_time: int | None,
     ) -> dict[str, Any]:
         """Under the lock: an at+jwt access token, a refresh token and (with a code) an ID token."""
-        if len(self._stores.grants) >= MAX_GRANTS:
+        if family not in self._stores.families and len(self._stores.families) >= MAX_GRANTS:
             raise OAuthError("temporarily_unavailable", f"{MAX_GRANTS} grants are live", 429)
         idp, now = self.idp, int(self.idp.clock())
         user = idp.users[sub]  # type: ignore[attr-defined]
@@ -572,6 +616,10 @@ class OidcProvider:
         self._stores.grants[_digest(refresh)] = _Grant(
             sub, client.client_id, scopes, idp.clock() + idp.refresh_ttl, family
         )
+        chain = self._stores.families.setdefault(family, [])
+        chain.append(_digest(refresh))
+        while len(chain) > MAX_USED_REFRESH + 1:  # the newest one is the live one
+            self._stores.grants.pop(chain.pop(0), None)
         answer: dict[str, Any] = {
             "access_token": access,
             "token_type": "Bearer",
@@ -597,9 +645,8 @@ class OidcProvider:
 
     def _end_family(self, family: str) -> None:
         """Under the lock: every refresh token of the grant stops working."""
-        grants = self._stores.grants
-        for digest in [d for d, g in grants.items() if g.family == family]:
-            del grants[digest]
+        for digest in self._stores.families.pop(family, []):
+            self._stores.grants.pop(digest, None)
 
     def _prune(self, now: float) -> None:
         """Under the lock: drop expired codes, spent-code records and refresh tokens."""
@@ -611,9 +658,12 @@ class OidcProvider:
             stores.redeemed = {d: r for d, r in stores.redeemed.items() if r[0] > horizon}
             while len(stores.redeemed) >= MAX_CODES:  # still full: forget the oldest
                 stores.redeemed.pop(next(iter(stores.redeemed)))
-        if len(stores.grants) >= MAX_GRANTS // 2:
-            stores.grants = {
-                d: g for d, g in stores.grants.items() if g.expires > now and not g.used
+        if len(stores.families) >= MAX_GRANTS // 2:  # used ones stay until expiry: reuse detection
+            stores.grants = {d: g for d, g in stores.grants.items() if g.expires > now}
+            stores.families = {
+                family: kept
+                for family, chain in stores.families.items()
+                if (kept := [d for d in chain if d in stores.grants])
             }
 
 

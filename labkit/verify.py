@@ -238,7 +238,14 @@ def _types(typ: object) -> frozenset[str] | None:
 
 def _media_type(value: str) -> str:
     """RFC 7515 4.1.9: compared case-insensitively; ``application/`` may be left out when the
-    name has no other ``/``. So ``at+jwt``, ``AT+JWT`` and ``application/at+jwt`` are one type."""
+    name has no other ``/``. So ``at+jwt``, ``AT+JWT`` and ``application/at+jwt`` are one type.
+
+    Media type names are ASCII (RFC 6838 4.2), and so is the case folding: ``str.lower`` folds
+    the Kelvin sign U+212A to ``k``, which made a ``typ`` of ``\u212ab+jwt`` pass for
+    ``kb+jwt`` (kit's red-team finding). A non-ASCII ``typ`` is kept as is and matches nothing.
+    """
+    if not value.isascii():
+        return value
     lowered = value.lower()
     rest = lowered[len("application/") :] if lowered.startswith("application/") else lowered
     return rest if "/" not in rest else lowered

@@ -328,7 +328,7 @@ def test_replay_cache_is_bounded_in_entries_and_in_time() -> None:
         cache.remember("d", URL)  # full: refuse rather than forget an unexpired jti
     with pytest.raises(dpop.ReplayedProofError):
         cache.remember("a", URL)
-    clock.advance(65)  # every entry has outlived the window in which its proof was acceptable
+    clock.advance(66)  # every entry has outlived the window in which its proof was acceptable
     cache.remember("d", URL)
     assert len(cache) == 1
     cache.remember("a", URL)  # "a" could no longer pass the iat check anyway

@@ -271,10 +271,9 @@ def test_authorize_takes_query_parameters_too(api: Any) -> None:
         "scope": "openid",
         "code_challenge": oidc.s256("q" * 50),
         "code_challenge_method": "S256",
-        "username": "bob",
-        "password": "builder",
     }
-    answer = requests.get(f"{api.url}/authorize", params=params, allow_redirects=False)
+    login = {"username": "bob", "password": "builder"}
+    answer = requests.post(f"{api.url}/authorize", params=params, data=login, allow_redirects=False)
     code = redirect_query(answer)["code"][0]
     assert redeem(api, code, verifier="q" * 50).status_code == 200
     twice = requests.get(f"{api.url}/authorize?client_id=a&client_id=b", allow_redirects=False)

@@ -166,7 +166,7 @@ def new_secret() -> tuple[str, str]:
 
 def digest(value: str) -> str:
     """SHA-256 of ``value`` as lowercase hex: what ``fgp`` and ``csrf`` claims hold."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def set_cookie(
@@ -262,6 +262,11 @@ def _check_origin(policy: BrowserPolicy, request: BrowserRequest) -> None:
     origin = request.header("origin")
     if origin is None or origin == "null":
         raise InvalidTokenError("state-changing request without an Origin header")
+    if _origin(origin) != origin:  # browsers send scheme://host[:port] and nothing else
+        raise InvalidTokenError(
+            f"Origin {shown(origin, 60)} is not an origin (scheme://host[:port])",
+            "RFC 6454 section 6.1: an origin is serialized with nothing after the port",
+        )
     if policy.allowed_origins:
         if origin not in policy.allowed_origins:
             raise InvalidTokenError(f"Origin {shown(origin)} is not allowed")
@@ -272,12 +277,20 @@ def _check_origin(policy: BrowserPolicy, request: BrowserRequest) -> None:
 
 
 def _origin(text: str) -> str | None:
-    """``scheme://host[:port]`` of ``text``, or None."""
+    """``scheme://host[:port]`` of ``text``, or None (also for userinfo, a path, a bad port).
+
+    ``Origin: http://[::1`` made ``urlsplit`` raise, a 500 from the authorizer (kit's
+    red-team finding); ``//host``, ``foo://host`` and ``http://host/`` passed for the API's
+    own origin. Any ValueError is "not an origin".
+    """
     try:
         parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return None
+    if parts.path or parts.query or parts.fragment or "#" in text or "?" in text:
         return None
     return f"{parts.scheme}://{parts.netloc}"
 

@@ -35,6 +35,7 @@ flaw each: ``required=False`` (a bound token works without a proof),
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,14 +76,28 @@ class DpopGuard:
         self.nonce_source = dpop.NonceSource(clock=self.clock)
 
     def check(
-        self, method: str, url: str, authorization: str | None, proofs: Sequence[str]
+        self,
+        method: str,
+        url: str,
+        authorization: str | None,
+        proofs: Sequence[str],
+        elsewhere: Sequence[str] = (),
     ) -> Denial | None:
-        """None if the request may go on; else the ``Denial`` to answer with."""
-        scheme, _, token = (authorization or "").partition(" ")
-        if not token:  # a bare token (the source article's authorizer reads the header so)
-            scheme, token = "", scheme
+        """None if the request may go on; else the ``Denial`` to answer with.
+
+        ``elsewhere`` holds every other value of the request an authorizer may read a
+        token from (its identity sources, further ``Authorization`` values, cookies): a
+        bound token there is refused, or it would reach the authorizer as a bearer token
+        that this step never saw (kit's red-team finding: ``X-Token: Bearer <bound>``).
+        """
+        scheme, token = _split(authorization or "")
+        pieces = re.split(r"[\s,]+", authorization or "")  # "DPoP <bound>, Bearer <bound>" too
         try:
+            if self.required:
+                _refuse_bound_elsewhere([*elsewhere, *pieces], token)
             claims = tokens.parse(token).payload
+        except dpop.InvalidProofError as exc:
+            return self._deny(exc)
         except LabkitError:  # not a JWT the authorizer read: no cnf.jkt to enforce
             return None
         jkt = _bound_key(claims)
@@ -129,7 +144,8 @@ class DpopGuard:
             now=self.clock(),
         )
         if self.replay and not self.check_request:  # remember the jti at the URL it was used at
-            self.cache.remember(checked.jti, dpop.normalize_htu(url))
+            until = float(checked.claims["iat"]) + self.max_age
+            self.cache.remember(checked.jti, dpop.normalize_htu(url), until=until, now=self.clock())
         if checked.jkt != jkt:  # checked in verify_proof too, unless ath is off (a lab flaw)
             raise dpop.KeyBindingError(
                 "the proof's key is not the key the access token is bound to (cnf.jkt)"
@@ -142,6 +158,30 @@ class DpopGuard:
         if isinstance(error, dpop.ReplayCacheFullError):
             return Denial(429, tuple(headers), error.message)
         return Denial(401, tuple(headers), f"DPoP: {error.message}")
+
+
+def _split(value: str) -> tuple[str, str]:
+    """``(scheme, token)`` of an ``Authorization``-style value; a bare token has no scheme."""
+    scheme, _, token = value.strip().partition(" ")
+    return ("", scheme) if not token else (scheme, token.strip())
+
+
+def _refuse_bound_elsewhere(values: Sequence[str], token: str) -> None:
+    """RFC 9449 sections 7.1 and 7.2: a bound token is sent as ``Authorization: DPoP`` only."""
+    for value in values:
+        candidate = _split(value)[1] if isinstance(value, str) else ""
+        if not candidate or candidate == token or candidate.count(".") != 2:
+            continue
+        try:
+            claims = tokens.parse(candidate).payload
+        except LabkitError:
+            continue
+        if _bound_key(claims) is not None:
+            raise dpop.KeyBindingError(
+                "a DPoP-bound token was sent outside 'Authorization: DPoP'",
+                "RFC 9449 section 7.2: a DPoP-bound token received as a bearer token "
+                "MUST be rejected, wherever the authorizer reads it from",
+            )
 
 
 def _bound_key(claims: dict[str, Any]) -> str | None:

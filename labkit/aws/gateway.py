@@ -372,11 +372,13 @@ class Gateway:
         """
         if self.dpop is None:
             return None
+        authorization = request.headers.getlist("Authorization")
         denial = self.dpop.check(
             request.method,
             request.base_url,
-            request.headers.get("Authorization"),
+            authorization[0] if authorization else None,
             request.headers.getlist("DPoP"),
+            self._dpop_elsewhere(request, authorization[1:]),
         )
         if denial is None:
             return None
@@ -390,6 +392,23 @@ class Gateway:
             response.headers[name] = value
         response.headers["Cache-Control"] = "no-store"
         return response
+
+    def _dpop_elsewhere(self, request: Request, more: list[str]) -> list[str]:
+        """Every value besides the first ``Authorization`` an authorizer could take a token from.
+
+        The identity sources (headers, query string), further ``Authorization`` values and
+        every cookie (``labkit.aws.cookies`` reads the token from one): the DPoP step must see
+        a bound token wherever it travels, not only where it expects it.
+        """
+        values = list(more)
+        for where, name in self.identity_sources:
+            if where == "header" and name.lower() != "authorization":
+                values += request.headers.getlist(name)
+            elif where == "querystring":
+                values += request.args.getlist(name)
+        for jar in request.headers.getlist("Cookie"):
+            values += [pair.partition("=")[2].strip().strip('"') for pair in jar.split(";")]
+        return values
 
     def _dpop_nonce(self, request: Request, response: Response) -> None:
         """The next nonce on every DPoP answer (RFC 9449 section 8.2: saves the client a retry)."""

@@ -527,11 +527,16 @@ class IdentityProvider:
                     raise OAuthError("invalid_request", "the token endpoint takes POST", 405)
                 return _json(200, self.oidc.token(_form(event)))
             params = _query(event)
+            if "username" in params or "password" in params:  # CWE-598: logs, history, Referer
+                raise OAuthError(
+                    "invalid_request",
+                    "send username and password in the POST body, never in the URL",
+                )
             if method == "POST":  # the login form posts back to the URL the client sent
                 params = _merged(params, _form(event))
             client, redirect_uri = self.oidc.client_for(params)
             try:
-                if method == "GET" and "username" not in params and "password" not in params:
+                if method == "GET":
                     self.oidc.check_request(params)  # a browser's first visit: the login form
                     page, headers = login_page(client, redirect_uri)
                     return {"statusCode": 200, "headers": headers, "body": page}
@@ -584,8 +589,9 @@ class IdentityProvider:
 
     # DPoP (RFC 9449 section 5): /login and /refresh bind tokens to the client's key ------------
 
-    DPOP_ROUTES = (("POST", "/login"), ("POST", "/refresh"))
-    """The routes ``dpop_handle`` serves: the token requests a DPoP proof can come with."""
+    DPOP_ROUTES = (("POST", "/login"), ("POST", "/refresh"), ("POST", "/logout"))
+    """The routes ``dpop_handle`` serves: the token requests a DPoP proof can come with, and
+    ``/logout``, which takes an access token as a resource server does (``_dpop_logout``)."""
 
     def dpop_handle(self, event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
         """``handle``, plus RFC 9449 section 5 when the request carries a ``DPoP`` header.
@@ -605,6 +611,8 @@ class IdentityProvider:
             p for k, v in headers.items() if str(k).lower() == "dpop" for p in str(v).split(",")
         ]
         method, path = _method_and_path(event)
+        if (method, path) == ("POST", "/logout"):
+            return self._dpop_logout(event, context, proofs)
         if not proofs:
             return self.handle(event, context)
         try:
@@ -629,6 +637,55 @@ class IdentityProvider:
             body["token_type"] = "DPoP"  # section 5: "A token_type of DPoP MUST be included"
             answer["body"] = json.dumps(body)
         return answer
+
+    def _dpop_logout(
+        self, event: Mapping[str, Any], context: object, proofs: list[str]
+    ) -> dict[str, Any]:
+        """``POST /logout``: a DPoP-bound token comes as ``Authorization: DPoP`` with a proof.
+
+        The endpoint takes an access token as a resource server does, so RFC 9449 section 7
+        applies: the proof's ``ath`` and key must match the token, and a bound token sent as
+        ``Bearer`` is refused (7.2). Before, the owner's ``DPoP`` logout was a 401 while
+        anyone holding the bare token logged the session out as Bearer (kit's red-team
+        finding). Unbound tokens are served as before.
+        """
+        from labkit import dpop
+
+        headers = dict(event.get("headers") or {})
+        name = next((k for k in headers if str(k).lower() == "authorization"), None)
+        scheme, _, token = str(headers.get(name, "") if name is not None else "").partition(" ")
+        token = token.strip()
+        try:
+            cnf = tokens.parse(token).payload.get("cnf")
+        except LabkitError:
+            cnf = None
+        jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+        if not isinstance(jkt, str):
+            if scheme.lower() == "dpop":
+                return _json(401, {"message": "the token is not DPoP-bound: send it as Bearer"})
+            return self.handle(event, context)
+        try:
+            if scheme.lower() != "dpop":
+                raise dpop.KeyBindingError(
+                    "a DPoP-bound token was presented as a Bearer token",
+                    "RFC 9449 section 7.2: it MUST be rejected",
+                )
+            method, path = _method_and_path(event)
+            dpop.verify_proof(
+                dpop.proof_from_headers(proofs),
+                htm=method,
+                htu=self._dpop_url(headers, path),
+                access_token=token,
+                jkt=jkt,
+                replay=self._dpop_replay,
+                now=self.clock(),
+            )
+        except dpop.InvalidProofError as exc:
+            answer = _json(401, {"message": exc.message})
+            answer["headers"]["WWW-Authenticate"] = dpop.challenge(exc)
+            return answer
+        headers[name] = f"Bearer {token}"  # checked: the logout itself reads it as a bearer
+        return self.handle({**event, "headers": headers}, context)
 
     def _dpop_binding(self, family_id: str) -> dict[str, Any]:
         """Under the lock: the ``cnf`` claim for a session's next access token, if it is bound.
@@ -783,13 +840,16 @@ def _query(event: Mapping[str, Any]) -> dict[str, Any]:
     if event.get("version") == "2.0":
         return _pairs(str(event.get("rawQueryString") or ""))
     multi = event.get("multiValueQueryStringParameters") or {}
-    return {k: v[0] if len(v) == 1 else list(v) for k, v in multi.items()}
+    if not isinstance(multi, Mapping):
+        raise OAuthError("invalid_request", "the query string is not a list of parameters")
+    values = {k: list(v) if isinstance(v, (list, tuple)) else [v] for k, v in multi.items()}
+    return {k: v[0] if len(v) == 1 else v for k, v in values.items()}
 
 
 def _form(event: Mapping[str, Any]) -> dict[str, Any]:
     """An ``application/x-www-form-urlencoded`` body (RFC 6749 section 4.1.3); 400 otherwise."""
     headers = event.get("headers") or {}
-    kind = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
+    kind = next((str(v) for k, v in headers.items() if str(k).lower() == "content-type"), "")
     if kind and not kind.lower().startswith("application/x-www-form-urlencoded"):
         raise OAuthError("invalid_request", "send the body as application/x-www-form-urlencoded")
     raw = event.get("body")
