@@ -378,15 +378,18 @@ class Authorizer:
         raw = (
             event.get("authorizationToken") if kind == "TOKEN" else _header(event, "authorization")
         )
-        arn = event.get("methodArn")
+        return self._decide(event.get("methodArn"), lambda: self.claims(bearer_token(raw)))
+
+    def _decide(self, arn: object, judge: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The policy for ``arn`` from the claims ``judge`` returns; a refused token is the
+        ``Unauthorized`` exception, the one message API Gateway maps to 401."""
         if not isinstance(arn, str):
             raise ConfigurationError("the event has no methodArn")
         try:
-            claims = self.claims(bearer_token(raw))
-            return self.policy(claims, arn)
+            return self.policy(judge(), arn)
         except InvalidTokenError as exc:
             log.info("Unauthorized: %s", exc)
-            raise Exception("Unauthorized") from exc  # the exact message API Gateway maps to 401
+            raise Exception("Unauthorized") from exc
 
     def claims(self, token: str) -> dict[str, Any]:
         """Check signature, claims and revocation: the claims, or ``InvalidTokenError``."""

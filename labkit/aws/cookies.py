@@ -321,15 +321,7 @@ class BrowserAuthorizer(Authorizer):
             return self._browser_simple(event)
         if event.get("type") != "REQUEST":  # TOKEN: one header, no cookies (see claims)
             return super().__call__(event, context)
-        arn = event.get("methodArn")
-        if not isinstance(arn, str):
-            raise ConfigurationError("the event has no methodArn")
-        try:
-            claims = self._judge(_request_of(event))
-            return self.policy(claims, arn)
-        except InvalidTokenError as exc:
-            log.info("Unauthorized: %s", exc)
-            raise Exception("Unauthorized") from exc  # the exact message API Gateway maps to 401
+        return self._decide(event.get("methodArn"), lambda: self._judge(_request_of(event)))
 
     def claims(self, token: str) -> dict[str, Any]:
         """``Authorizer.claims``, refusing a fingerprint-bound token: this path has no cookies.
