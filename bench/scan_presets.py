@@ -2,11 +2,16 @@
 
     .venv/bin/python bench/scan_presets.py [ROUNDS]   (default: 5 rounds per preset)
 
-Each round serves the preset afresh on 127.0.0.1 (``labkit.aws.serve``, so no
-authorizer cache carries over), Alice logs in, and the scanner runs against
-``/api/profile``. Printed: the flaws found
-(the preset's one root cause, or none), the requests one scan sends, and the
-median and slowest wall time.
+Each round serves the preset afresh on 127.0.0.1 (``labkit.aws.serve``, or the browser demo
+``labkit.browser.serve_spa``; no authorizer cache carries over), Alice logs in the way the
+preset's real client does, and the scanner runs with what that tester holds
+(``bench/held.py``): the header token against ``/api/profile`` for most presets, and for the
+nine of ``labkit.capstone.SCAN_NEEDS`` the token cookie, the fingerprint cookie, an ID token,
+another API's access token, or a DPoP-bound token and its key. Printed: what the scan was
+given, whether the preset's flaw (``labkit.capstone.PRESET_FLAWS``) was found and any other
+flaw reported (root causes), the requests one scan sends (a DPoP target's ``use_dpop_nonce``
+retries included), and the median and slowest wall time of the scan alone (serving and login
+outside the clock).
 
 Then what the outbound-URL guard (``labkit.outbound``) costs, as ratios
 against a baseline measured in the same run: ``judge()`` of one URL against
@@ -23,30 +28,41 @@ import time
 from collections.abc import Callable
 
 import requests
+from held import held  # bench/ is on sys.path when this file runs as a script
 
-from labkit import capstone, outbound, scan
+from labkit import capstone, outbound
 from labkit.attacks import injection
-from labkit.aws import presets, serve
+from labkit.aws import presets
 
 
 def main(argv: list[str]) -> int:
     rounds = int(argv[0]) if argv else 5
-    print(f"{'preset':<22} {'flaws found':<26} {'requests':>8} {'median':>9} {'slowest':>9}")
+    print(
+        f"{'preset':<21} {'given':<40} {'flaw':<4} {'other flaws':<12} "
+        f"{'requests':>8} {'median':>9} {'slowest':>9}"
+    )
+    found, expected_total, extra_total = 0, 0, 0
     for preset in presets.available():
-        seconds, report = [], None
+        seconds, report, given = [], None, ""
         for _ in range(rounds):  # a fresh service each round: no authorizer cache hits
-            with serve(preset.name) as api:
-                token = capstone.login(api.url)
+            with held(preset.name) as holding:
+                given = holding.given
                 started = time.perf_counter()
-                report = scan.scan(f"{api.url}/api/profile", token)
+                report = holding.report()
                 seconds.append(time.perf_counter() - started)
         assert report is not None
-        found = ", ".join(report.flaws) or "none"
+        expected = capstone.PRESET_FLAWS.get(preset.name)
+        hit = "-" if expected is None else "yes" if expected in report.flaws else "no"
+        extra = [f for f in report.flaws if f != expected]
+        found += hit == "yes"
+        expected_total += expected is not None
+        extra_total += len(extra)
         median, slowest = statistics.median(seconds), max(seconds)
         print(
-            f"{preset.name:<22} {found:<26} {report.requests:>8} "
-            f"{median * 1e3:>7.0f} ms {slowest * 1e3:>6.0f} ms"
+            f"{preset.name:<21} {given:<40} {hit:<4} {', '.join(extra) or 'none':<12} "
+            f"{report.requests:>8} {median * 1e3:>7.0f} ms {slowest * 1e3:>6.0f} ms"
         )
+    print(f"\n{found} of {expected_total} presets' flaws found, {extra_total} other flaws reported")
     guard_cost()
     return 0
 
