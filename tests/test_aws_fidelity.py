@@ -46,7 +46,7 @@ REST_AUTHORIZER_API = "https://docs.aws.amazon.com/apigateway/latest/api/API_Aut
 
 @contextlib.contextmanager
 def served(gateway: Gateway) -> Iterator[str]:
-    """Serve ``gateway`` on 127.0.0.1 for the block; its base URL."""
+    """Serve ``gateway`` (or any WSGI app) on 127.0.0.1 for the block; its base URL."""
     server = listen(gateway)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True

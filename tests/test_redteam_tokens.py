@@ -19,6 +19,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_aws_fidelity import served
 from werkzeug.wrappers import Request, Response
 
 from labkit import algorithms, browser, dpop, oidc, tokens
@@ -502,15 +503,8 @@ def discovery_server(document: dict[str, Any]) -> Iterator[str]:
     def app(request: Request) -> Response:
         return Response(json.dumps(document), content_type="application/json")
 
-    server = listen(app, "127.0.0.1", 0)  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with served(app) as url:  # type: ignore[arg-type]
+        yield url
 
 
 @pytest.mark.parametrize(
@@ -571,15 +565,8 @@ def _redirecting(target: str) -> Iterator[str]:
     def app(request: Request) -> Response:
         return Response("", status=302, headers={"Location": target})
 
-    server = listen(app, "127.0.0.1", 0)  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with served(app) as url:  # type: ignore[arg-type]
+        yield url
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
