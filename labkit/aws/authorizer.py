@@ -375,10 +375,23 @@ class Authorizer:
         kind = event.get("type")
         if kind not in ("TOKEN", "REQUEST"):
             raise ConfigurationError(f"unknown authorizer event type {kind!r}")
-        raw = (
-            event.get("authorizationToken") if kind == "TOKEN" else _header(event, "authorization")
-        )
-        return self._decide(event.get("methodArn"), lambda: self.claims(bearer_token(raw)))
+        if kind == "TOKEN":
+            raw = event.get("authorizationToken")
+            return self._decide(event.get("methodArn"), lambda: self.claims(bearer_token(raw)))
+        return self._decide(event.get("methodArn"), lambda: self._event_claims(event))
+
+    def _event_claims(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """The claims of a REQUEST (1.0) or payload 2.0 event's token, or ``InvalidTokenError``.
+
+        The token is the Authorization header; for 2.0, identitySource[0] only when there is
+        none (a token in a query string, say): with $context.routeKey listed first it would be
+        the route key. Subclasses that read more of the request (cookies) override this.
+        """
+        raw = _header(event, "authorization")
+        sources = event.get("identitySource")
+        if raw is None and event.get("version") == "2.0" and isinstance(sources, list) and sources:
+            raw = sources[0]
+        return self.claims(bearer_token(raw))
 
     def _decide(self, arn: object, judge: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """The policy for ``arn`` from the claims ``judge`` returns; a refused token is the
@@ -430,15 +443,8 @@ class Authorizer:
         arn = event.get("routeArn")
         if not isinstance(arn, str):
             raise ConfigurationError("the 2.0 event has no routeArn")
-        # The token is the Authorization header; identitySource[0] only when there is none (a token
-        # in a query string, say): with $context.routeKey listed first it would be the route key.
-        sources = event.get("identitySource")
-        raw = _header(event, "authorization")
-        if raw is None and isinstance(sources, list) and sources:
-            raw = sources[0]
         try:
-            claims = self.claims(bearer_token(raw))
-            response = self.policy(claims, arn)
+            response = self.policy(self._event_claims(event), arn)
         except InvalidTokenError as exc:
             log.info("not authorized: %s", exc)
             return {"isAuthorized": False}

@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -63,7 +62,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from labkit.aws.authorizer import Authorizer, bearer_token
-from labkit.aws.policy import Decision, Policy
 from labkit.errors import ConfigurationError, InvalidTokenError, shown
 
 __all__ = [
@@ -83,7 +81,6 @@ __all__ = [
     "set_cookie",
 ]
 
-log = logging.getLogger(__name__)
 
 TOKEN_COOKIE = "__Host-access_token"
 """The token's cookie. ``__Host-``: Secure, Path=/, no Domain (RFC 6265bis 4.1.3.2)."""
@@ -312,16 +309,10 @@ class BrowserAuthorizer(Authorizer):
             raise ConfigurationError(f"browser must be a BrowserPolicy, got {shown(browser)}")
         self.browser = browser
 
-    def __call__(self, event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
-        if not isinstance(event, Mapping):
-            raise ConfigurationError(
-                f"an authorizer event is an object, got {type(event).__name__}"
-            )
-        if event.get("version") == "2.0":
-            return self._browser_simple(event)
-        if event.get("type") != "REQUEST":  # TOKEN: one header, no cookies (see claims)
-            return super().__call__(event, context)
-        return self._decide(event.get("methodArn"), lambda: self._judge(_request_of(event)))
+    def _event_claims(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """REQUEST and 2.0 events carry the method, headers and cookies: judged by the policy.
+        (A TOKEN event carries one header and no cookies: ``claims`` below.)"""
+        return self._judge(_request_of(event))
 
     def claims(self, token: str) -> dict[str, Any]:
         """``Authorizer.claims``, refusing a fingerprint-bound token: this path has no cookies.
@@ -339,19 +330,6 @@ class BrowserAuthorizer(Authorizer):
         claims = super().claims(token)  # verified; the fingerprint is checked just below
         check_request(self.browser, request, claims, source)
         return claims
-
-    def _browser_simple(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        arn = event.get("routeArn")
-        if not isinstance(arn, str):
-            raise ConfigurationError("the 2.0 event has no routeArn")
-        try:
-            claims = self._judge(_request_of(event))
-            response = self.policy(claims, arn)
-        except InvalidTokenError as exc:
-            log.info("not authorized: %s", exc)
-            return {"isAuthorized": False}
-        decision = Policy.parse(response["policyDocument"]).evaluate(arn)
-        return {"isAuthorized": decision is Decision.ALLOW, "context": response.get("context", {})}
 
 
 def _request_of(event: Mapping[str, Any]) -> BrowserRequest:
